@@ -1,0 +1,18 @@
+"""ionscale: ion-transport numbers for solid electrolytes that hold up.
+
+Tracer diffusion from isotope-exchange SIMS, conductivity, Arrhenius and Haven analysis,
+with uncertainties, provenance, a results database and reports.
+"""
+
+__version__ = "0.1.0"
+
+from .errors import FitError, FitWarning, InputError, IonscaleError  # noqa: E402
+from .fitting import FitResult, fit_curve, fit_residuals  # noqa: E402
+from .results import Provenance, Result, Value  # noqa: E402
+from .units import format_value, parse_quantity  # noqa: E402
+
+__all__ = [
+    "__version__", "FitError", "FitWarning", "InputError", "IonscaleError", "FitResult",
+    "fit_curve", "fit_residuals", "Provenance", "Result", "Value", "format_value",
+    "parse_quantity",
+]

@@ -1,0 +1,291 @@
+"""Result types shared by every technique.
+
+A :class:`Result` is a frozen record of named :class:`Value` objects (SI value, standard error,
+SI unit, display symbol), the fit behind them (:class:`~ionscale.fitting.FitResult`, if any) and
+its :class:`Provenance` (input files with SHA-256, parameters, ionscale version). Technique
+packages subclass it to carry the arrays their ``plot`` needs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .fitting import FitResult
+from .units import format_value, to_field
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+@dataclass(frozen=True)
+class Value:
+    """A named quantity with its standard error, in SI.
+
+    Parameters
+    ----------
+    name : str
+        Key of the value in its result (``"D"``, ``"Ea"``...).
+    value : float
+        Best value in ``unit``.
+    error : float
+        One-σ standard error in ``unit`` (NaN when unknown, 0 when exact or fixed).
+    unit : str
+        SI unit string, a key of :data:`ionscale.units.FIELD_UNITS`.
+    symbol : str, optional
+        How the value is written (``"D*"``); defaults to ``name``.
+
+    Examples
+    --------
+    >>> str(Value("D", 3.04e-13, 2.1e-14, "m^2/s", "D*"))
+    'D* = (3.0 ± 0.2)e-9 cm² s⁻¹'
+    """
+
+    name: str
+    value: float
+    error: float = math.nan
+    unit: str = ""
+    symbol: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.symbol or self.name
+
+    def field(self) -> tuple[float, float, str]:
+        """``(value, error, unit label)`` in the unit the field quotes."""
+        v, label = to_field(self.value, self.unit)
+        e, _ = to_field(self.error, self.unit)
+        return v, abs(e), label
+
+    def __str__(self) -> str:
+        v, e, label = self.field()
+        return f"{self.label} = {format_value(v, e, label)}"
+
+    @property
+    def relative_error(self) -> float:
+        return abs(self.error / self.value) if self.value else math.inf
+
+    def to_dict(self) -> dict[str, Any]:
+        v, e, label = self.field()
+        return {
+            "name": self.name, "symbol": self.label, "value": _json_float(self.value),
+            "error": _json_float(self.error), "unit": self.unit,
+            "field_value": _json_float(v), "field_error": _json_float(e), "field_unit": label,
+        }
+
+
+def _json_float(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in chunks (never loads a large file at once)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input file as it was when analysed."""
+
+    path: str
+    sha256: str
+
+    @classmethod
+    def of(cls, path: str | os.PathLike) -> InputFile:
+        return cls(path=str(Path(path)), sha256=file_sha256(path))
+
+
+def json_safe(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, paths and tuples into JSON-serialisable objects."""
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    if hasattr(obj, "to_dict"):
+        return json_safe(obj.to_dict())
+    return str(obj)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a result came from: method, inputs, parameters, software version, time."""
+
+    method: str
+    inputs: tuple[InputFile, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    version: str = field(default_factory=_version)
+    created: str = field(
+        default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        files: Iterable[str | os.PathLike | InputFile] = (),
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Provenance:
+        """Record ``method`` run on ``files`` (hashed now) with JSON-safe ``parameters``."""
+        inputs = tuple(f if isinstance(f, InputFile) else InputFile.of(f) for f in files)
+        return cls(method=method, inputs=inputs, parameters=json_safe(dict(parameters or {})))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "inputs": [{"path": f.path, "sha256": f.sha256} for f in self.inputs],
+            "parameters": json_safe(self.parameters),
+            "version": self.version,
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    """Base of every ionscale result.
+
+    Attributes
+    ----------
+    values : dict of str to Value
+        The numbers the analysis produced, in SI with standard errors.
+    provenance : Provenance
+        Inputs, parameters, version.
+    fit : FitResult, optional
+        The least-squares fit behind the values.
+    title : str
+        One line saying what this is.
+    """
+
+    values: Mapping[str, Value]
+    provenance: Provenance
+    fit: FitResult | None = None
+    title: str = ""
+
+    def __getitem__(self, name: str) -> Value:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not in this result; it has {list(self.values)}") from None
+
+    @property
+    def method(self) -> str:
+        return self.provenance.method
+
+    def summary(self) -> str:
+        """A readable multi-line report: the values ± errors, fit quality and inputs."""
+        lines = [self.title or self.method]
+        lines += [f"  {v}" for v in self.values.values()]
+        if self.fit is not None:
+            q = self.fit.quality()
+            lines.append(
+                f"  fit: χ²_red = {q['reduced_chi2']:.3g} (χ² = {q['chi2']:.4g}, "
+                f"{q['n_points']} points, {q['dof']} dof), AIC = {q['aic']:.4g}, "
+                f"errors: {self.fit.error_method}")
+        for f in self.provenance.inputs:
+            lines.append(f"  input: {f.path} (sha256 {f.sha256[:12]}…)")
+        lines.append(f"  ionscale {self.provenance.version}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _extra_dict(self) -> dict[str, Any]:
+        """Subclass data (arrays as lists) for :meth:`to_dict`."""
+        base = {f.name for f in fields(Result)}
+        return {f.name: json_safe(getattr(self, f.name)) for f in fields(self)
+                if f.name not in base}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary of everything in the result."""
+        out: dict[str, Any] = {
+            "type": type(self).__name__,
+            "method": self.method,
+            "title": self.title,
+            "values": {k: v.to_dict() for k, v in self.values.items()},
+            "fit": None,
+            "provenance": self.provenance.to_dict(),
+        }
+        if self.fit is not None:
+            out["fit"] = {
+                **self.fit.quality(),
+                "parameters": list(self.fit.names),
+                "correlation": json_safe(self.fit.correlation),
+                "error_method": self.fit.error_method,
+                "success": self.fit.success,
+            }
+        out["data"] = self._extra_dict()
+        return out
+
+    def plot(self, ax=None):
+        """Plot the result. The base class draws each value with its error bar.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Axes to draw on; a new figure is made if omitted.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        ax = new_axes(ax)
+        items = list(self.values.values())
+        for i, v in enumerate(items):
+            fv, fe, label = v.field()
+            ax.errorbar([i], [fv], yerr=[fe] if math.isfinite(fe) else None, fmt="o", capsize=3)
+        ax.set_xticks(range(len(items)), [f"{v.label} ({v.field()[2]})" for v in items],
+                      rotation=30, ha="right")
+        ax.set_title(self.title or self.method)
+        return ax
+
+
+def new_axes(ax=None, *, figsize=(5.0, 3.6)):
+    """Return ``ax`` or a fresh Axes on a new figure (for ``plot(ax=None)``)."""
+    if ax is not None:
+        return ax
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
+        pass
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def values_from_fit(
+    fit: FitResult,
+    units: Mapping[str, str],
+    symbols: Mapping[str, str] | None = None,
+    names: Iterable[str] | None = None,
+) -> dict[str, Value]:
+    """Turn fitted parameters into :class:`Value` objects (``names`` defaults to the free ones)."""
+    symbols = symbols or {}
+    if names is None:
+        names = [n for n, free in zip(fit.names, fit.free, strict=True) if free]
+    return {n: Value(n, fit.value(n), fit.error(n), units.get(n, ""), symbols.get(n))
+            for n in names}

@@ -1,0 +1,192 @@
+"""Units: SI constants, parsing of typed quantities, and field-unit display, in one place.
+
+Inside ionscale every number is SI (m, s, K, J, S m⁻¹, m² s⁻¹). Field units (cm² s⁻¹, S cm⁻¹,
+eV, µm) appear only at the edges: readers and the CLI convert *into* SI with
+:func:`parse_quantity`, reports and ``summary()`` convert *out of* SI with :func:`to_field`
+and :func:`format_value`.
+
+SI unit strings used across the package (``Value.unit``) are the keys of :data:`FIELD_UNITS`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+import scipy.constants as _c
+
+from .errors import InputError
+
+BOLTZMANN = _c.k  #: J K⁻¹
+ELEMENTARY_CHARGE = _c.e  #: C
+BOLTZMANN_EV = _c.k / _c.e  #: eV K⁻¹
+AVOGADRO = _c.N_A  #: mol⁻¹
+ZERO_CELSIUS = 273.15  #: K
+EV = _c.e  #: J per eV
+
+#: SI unit string -> (field unit label, factor: field value = factor * SI value)
+FIELD_UNITS: dict[str, tuple[str, float]] = {
+    "": ("", 1.0),
+    "m^2/s": ("cm² s⁻¹", 1e4),
+    "m/s": ("cm s⁻¹", 1e2),
+    "m": ("µm", 1e6),
+    "1/m": ("cm⁻¹", 1e-2),
+    "1/m^3": ("cm⁻³", 1e-6),
+    "s": ("s", 1.0),
+    "1/s": ("s⁻¹", 1.0),
+    "K": ("K", 1.0),
+    "J": ("eV", 1.0 / EV),
+    "S/m": ("S cm⁻¹", 1e-2),
+    "S*K/m": ("S K cm⁻¹", 1e-2),
+    "ohm": ("Ω", 1.0),
+    "F": ("F", 1.0),
+    "kg/m^3": ("g cm⁻³", 1e-3),
+    "kg/mol": ("g mol⁻¹", 1e3),
+    "m^2": ("cm²", 1e4),
+}
+
+#: Field unit labels accepted by :func:`from_field` and the CLI, with their SI unit string.
+_PINT_SPELLING = {"m^2/s": "m**2/s", "1/m^3": "1/m**3", "m^2": "m**2", "kg/m^3": "kg/m**3",
+                  "S*K/m": "S*K/m", "J": "J", "ohm": "ohm"}
+
+_NUMBER_UNIT = re.compile(
+    r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$"
+)
+
+
+@lru_cache(maxsize=1)
+def registry():
+    """The one pint unit registry of the package (created on first use; pint is slow to load)."""
+    import pint
+
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    return ureg
+
+
+def _pint_unit(si_unit: str) -> str:
+    return _PINT_SPELLING.get(si_unit, si_unit) or "dimensionless"
+
+
+def parse_quantity(
+    text: str | float | int,
+    unit: str,
+    *,
+    field: str | None = None,
+    file: str | None = None,
+) -> float:
+    """Convert a quantity a user typed into its SI magnitude.
+
+    Parameters
+    ----------
+    text : str or float
+        ``"110 h"``, ``"2.6e-8 cm^2/s"``, ``"0.5 nm"``, ``"22 degC"``... A bare number (or a
+        string without a unit) is taken to be in ``unit`` already.
+    unit : str
+        The SI unit wanted, e.g. ``"s"``, ``"m^2/s"``, ``"m"``, ``"K"`` (a key of
+        :data:`FIELD_UNITS`).
+    field, file : str, optional
+        Named in the error message when the text cannot be read.
+
+    Returns
+    -------
+    float
+        The magnitude in ``unit``.
+
+    Examples
+    --------
+    >>> parse_quantity("110 h", "s")
+    396000.0
+    >>> round(parse_quantity("22 degC", "K"), 2)
+    295.15
+    """
+    if isinstance(text, bool):
+        raise InputError(f"got a boolean {text!r}", file=file, field=field,
+                         expected=f"a number or a quantity in {unit or 'no unit'}")
+    if isinstance(text, int | float):
+        return float(text)
+    if not isinstance(text, str):
+        raise InputError(f"cannot read {text!r} as a quantity", file=file, field=field,
+                         expected=f"a number or a string such as '1.0 {unit}'")
+    match = _NUMBER_UNIT.match(text)
+    if match is None:
+        raise InputError(f"cannot read {text!r} as a quantity", file=file, field=field,
+                         expected=f"a number followed by a unit convertible to {unit or '1'}")
+    magnitude = float(match.group("num"))
+    unit_text = match.group("unit").replace("µ", "u").replace("μ", "u").replace("°C", "degC")
+    unit_text = unit_text.replace("°", "deg").replace("^", "**").replace("²", "**2")
+    unit_text = unit_text.replace("³", "**3").replace("⁻¹", "**-1")
+    if not unit_text:
+        return magnitude
+    ureg = registry()
+    try:
+        quantity = ureg.Quantity(magnitude, ureg.parse_units(unit_text))
+        return float(quantity.to(_pint_unit(unit)).magnitude)
+    except Exception as exc:  # pint raises several unrelated types
+        raise InputError(
+            f"cannot convert {text!r} to {unit or 'a dimensionless number'} ({exc})",
+            file=file, field=field, expected=f"a quantity convertible to {unit or '1'}",
+        ) from None
+
+
+def to_field(value: float, si_unit: str) -> tuple[float, str]:
+    """Convert an SI magnitude to the unit the field quotes, returning ``(value, label)``."""
+    label, factor = FIELD_UNITS.get(si_unit, (si_unit, 1.0))
+    return value * factor, label
+
+
+def from_field(value: float, si_unit: str) -> float:
+    """Inverse of :func:`to_field`: a value in the field unit of ``si_unit`` to SI."""
+    _, factor = FIELD_UNITS.get(si_unit, (si_unit, 1.0))
+    return value / factor
+
+
+def celsius_to_kelvin(t_celsius):
+    """Temperature in °C to K (works on arrays)."""
+    return t_celsius + ZERO_CELSIUS
+
+
+def _round_sig(x: float, digits: int) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, -int(math.floor(math.log10(abs(x)))) + digits - 1)
+
+
+def format_value(value: float, error: float | None = None, label: str = "") -> str:
+    """Format a value with its standard error as the field writes it.
+
+    The error keeps one significant digit (two when it starts with 1) and the value is
+    rounded to the same decimal place; a common power of ten is factored out.
+
+    Examples
+    --------
+    >>> format_value(3.04e-9, 2.1e-10, "cm² s⁻¹")
+    '(3.0 ± 0.2)e-9 cm² s⁻¹'
+    >>> format_value(0.4312, 0.0123, "eV")
+    '0.431 ± 0.012 eV'
+    >>> format_value(7.2e-14, None)
+    '7.20e-14'
+    """
+    suffix = f" {label}" if label else ""
+    if not math.isfinite(value):
+        return f"{value}{suffix}"
+    have_error = error is not None and math.isfinite(error) and error > 0
+    exponent = 0 if value == 0 else int(math.floor(math.log10(abs(value))))
+    if have_error and value == 0:
+        exponent = int(math.floor(math.log10(error)))
+    use_exponent = not (-2 <= exponent <= 3)
+    scale = 10.0**exponent if use_exponent else 1.0
+    if not have_error:
+        text = f"{value / scale:.2f}" if use_exponent else f"{value:.4g}"
+        return (f"{text}e{exponent}" if use_exponent else text) + suffix
+    err_exp = int(math.floor(math.log10(error)))
+    lead = int(error / 10.0**err_exp)
+    sig = 2 if lead == 1 else 1
+    decimals_abs = -(err_exp - sig + 1)  # decimal places in absolute units
+    decimals = max(decimals_abs + (exponent if use_exponent else 0), 0)
+    v = value / scale
+    e = _round_sig(error, sig) / scale
+    body = f"{v:.{decimals}f} ± {e:.{decimals}f}"
+    if use_exponent:
+        return f"({body})e{exponent}{suffix}"
+    return body + suffix
