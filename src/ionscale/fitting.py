@@ -271,11 +271,13 @@ def fit_residuals(
     r = fun(sol.x)
     if np.any(np.abs(r) >= 1e149):
         raise FitError("model is undefined (NaN or inf) at the optimum")
-    jq = jac_q(sol.x) if jac_q is not None else sol.jac
+    # the optimiser's forward-difference Jacobian is too coarse for a covariance
+    jq = jac_q(sol.x) if jac_q is not None else _central_jacobian(fun, sol.x, r)
     chi2 = float(r @ r)
     k = idx.size
     dof = n - k
-    cov_q, rank = _covariance(jq)
+    # finite differences carry ~1e-8 relative noise, which would hide an exact degeneracy
+    cov_q, rank = _covariance(jq, rtol=None if jac_q is not None else 1e-9)
     d = dp_dq(p_best)
     cov = np.zeros((len(names), len(names)))
     cov[np.ix_(idx, idx)] = cov_q * np.outer(d, d)
@@ -309,12 +311,26 @@ def fit_residuals(
     )
 
 
-def _covariance(j: np.ndarray) -> tuple[np.ndarray, int]:
+def _central_jacobian(fun, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian of ``fun`` at ``q`` (error ~ eps^(2/3))."""
+    jac = np.empty((r.size, q.size))
+    for i in range(q.size):
+        h = np.finfo(float).eps ** (1 / 3) * max(1.0, abs(q[i]))
+        up, down = q.copy(), q.copy()
+        up[i] += h
+        down[i] -= h
+        jac[:, i] = (fun(up) - fun(down)) / (2 * h)
+    return jac
+
+
+def _covariance(j: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, int]:
     """``(JᵀJ)⁻¹`` through the SVD, dropping singular directions; returns it and the rank."""
     _, s, vt = np.linalg.svd(j, full_matrices=False)
     if s.size == 0:
         return np.zeros((j.shape[1], j.shape[1])), 0
-    threshold = np.finfo(float).eps * max(j.shape) * s[0]
+    if rtol is None:
+        rtol = np.finfo(float).eps * max(j.shape)
+    threshold = rtol * s[0]
     keep = s > threshold
     vt = vt[keep]
     cov = (vt.T / s[keep] ** 2) @ vt
