@@ -34,7 +34,7 @@ from ionscale.units import (
     ],
 )
 def test_parse_quantity_converts_to_si(text, unit, expected):
-    assert parse_quantity(text, unit) == pytest.approx(expected, rel=1e-12)
+    assert parse_quantity(text, unit) == pytest.approx(expected, rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("text", ["abc", "3 furlongs/fortnight^3", "12 kg", "", None, True])
@@ -48,8 +48,8 @@ def test_parse_quantity_rejects_bad_text_with_field_name(text):
 def test_field_conversion_round_trip():
     for unit in ["m^2/s", "m/s", "m", "J", "S/m", "1/m^3", "K"]:
         v, _ = to_field(1.234e-7, unit)
-        assert from_field(v, unit) == pytest.approx(1.234e-7, rel=1e-14)
-    assert to_field(1e-13, "m^2/s") == (pytest.approx(1e-9), "cm² s⁻¹")
+        assert from_field(v, unit) == pytest.approx(1.234e-7, rel=1e-14, abs=0)
+    assert to_field(1e-13, "m^2/s") == (pytest.approx(1e-9, abs=0), "cm² s⁻¹")
     assert BOLTZMANN_EV == pytest.approx(8.617333262e-5)
 
 

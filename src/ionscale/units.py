@@ -14,6 +14,7 @@ import math
 import re
 from functools import lru_cache
 
+import numpy as np
 import scipy.constants as _c
 
 from .errors import InputError
@@ -103,7 +104,7 @@ def parse_quantity(
     if isinstance(text, bool):
         raise InputError(f"got a boolean {text!r}", file=file, field=field,
                          expected=f"a number or a quantity in {unit or 'no unit'}")
-    if isinstance(text, int | float):
+    if isinstance(text, int | float | np.integer | np.floating):
         return float(text)
     if not isinstance(text, str):
         raise InputError(f"cannot read {text!r} as a quantity", file=file, field=field,

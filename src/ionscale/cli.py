@@ -1,0 +1,125 @@
+"""The ``ionscale`` command.
+
+``ionscale <technique> <verb> FILE... [--json]`` for single analyses, ``ionscale run
+campaign.toml`` for a whole campaign, ``ionscale demo`` for the bundled example, ``ionscale db``
+to query the results database and ``ionscale report`` to (re)write a report from it.
+
+Every command exits 0 on success, 2 on bad input (the message names the file and field) and
+1 on a failed fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import FitError, InputError, IonscaleError
+
+
+def print_result(result, as_json: bool, plot: str | None = None) -> None:
+    """Write a result to stdout as its summary or as JSON, and optionally save its figure."""
+    if as_json:
+        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(result.summary())
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = result.plot()
+        ax.figure.savefig(plot, dpi=150)
+        if not as_json:
+            print(f"figure: {plot}")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--json`` and ``--plot`` options shared by every analysis command."""
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--plot", metavar="PNG", help="save the result's figure to this file")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .campaign import run_campaign
+
+    summary = run_campaign(args.campaign, force=args.force, progress=not args.no_progress)
+    print(summary)
+    return 1 if summary.failed else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .datasets.demo import run_demo
+
+    summary = run_demo(Path(args.out), progress=not args.no_progress)
+    print(summary)
+    print(f"\nOpen the report in a browser: {summary.report}")
+    return 1 if summary.failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    out = write_report(args.database, args.out, title=args.title)
+    print(f"report: {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ionscale",
+        description="Ion-transport numbers for solid electrolytes, with uncertainties.",
+    )
+    parser.add_argument("--version", action="version", version=f"ionscale {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("run", help="run every analysis of a campaign file and write the report")
+    p.add_argument("campaign", help="campaign TOML file")
+    p.add_argument("--force", action="store_true", help="re-run unchanged analyses too")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("demo", help="write the example campaign, run it and report it")
+    p.add_argument("--out", default="demo-output", help="folder for the demo (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("report", help="write the HTML report of a results database")
+    p.add_argument("database", help="results database (SQLite)")
+    p.add_argument("--out", default="report.html", help="HTML file (default: %(default)s)")
+    p.add_argument("--title", default="ionscale report")
+    p.set_defaults(func=_report)
+
+    from . import store_cli
+    from .tracer import cli as tracer_cli
+    from .transport import cli as transport_cli
+
+    store_cli.register(sub)
+    tracer_cli.register(sub)
+    transport_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ionscale`` console command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"ionscale: error: {exc}", file=sys.stderr)
+        return 2
+    except FitError as exc:
+        print(f"ionscale: fit failed: {exc}", file=sys.stderr)
+        return 1
+    except IonscaleError as exc:
+        print(f"ionscale: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
