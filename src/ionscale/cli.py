@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("demo", help="write the example campaign, run it and report it")
-    p.add_argument("--out", default="demo-output", help="folder for the demo (default: %(default)s)")
+    p.add_argument("--out", default="demo-output", help="demo folder (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_demo)
 

@@ -65,7 +65,7 @@ class InputError(IonscaleError, ValueError):
         return text
 
     def with_file(self, file: str | os.PathLike) -> InputError:
-        """Return a copy of this error that names ``file`` (used by readers that validate arrays)."""
+        """Return a copy naming ``file`` (for readers that validate arrays after loading)."""
         if self.file is not None:
             return self
         return InputError(
