@@ -218,7 +218,10 @@ def fit_residuals(
         p = start.copy()
         qq = np.zeros(len(names))
         qq[idx] = q
-        p[idx] = np.where(is_log[idx], np.exp(qq[idx]), qq[idx] * scale[idx])
+        lg = idx[is_log[idx]]
+        lin = idx[~is_log[idx]]
+        p[lg] = np.exp(qq[lg])
+        p[lin] = qq[lin] * scale[lin]
         return p
 
     def dp_dq(p: np.ndarray) -> np.ndarray:

@@ -22,10 +22,13 @@ interpolating fractions; pixel size and origin follow the binning.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
+from ..results import Provenance, Result, Value
 from .data import CountMap, FractionMap, Profile
 
 #: Natural isotopic abundances (atom fraction; IUPAC representative values) of isotopes used
@@ -434,3 +437,41 @@ def plot_fraction_map(fmap: FractionMap, ax=None, *, cmap: str = "viridis",
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
     return ax
+
+
+@dataclass(frozen=True, kw_only=True)
+class FractionMapResult(Result):
+    """A fraction map as an analysis result: the map and its summary numbers.
+
+    Values: ``mean`` fraction over valid pixels with its standard error of the mean,
+    ``valid_fraction`` (share of pixels with counts) and ``median_sigma`` (typical per-pixel
+    binomial error).
+    """
+
+    fmap: FractionMap
+
+    @classmethod
+    def of(cls, fmap: FractionMap, parameters: Mapping[str, Any] | None = None
+           ) -> FractionMapResult:
+        """Summarise ``fmap`` (inputs hashed from ``fmap.sources``)."""
+        ok = np.isfinite(fmap.fraction)
+        n = int(ok.sum())
+        mean = float(np.nanmean(fmap.fraction)) if n else np.nan
+        sem = float(np.nanstd(fmap.fraction) / np.sqrt(n)) if n > 1 else np.nan
+        values = {
+            "mean": Value("mean", mean, sem, "", "mean C"),
+            "valid_fraction": Value("valid_fraction", n / ok.size, 0.0, "", "valid pixels"),
+            "median_sigma": Value("median_sigma", float(np.nanmedian(fmap.sigma)) if n else np.nan,
+                                  np.nan, "", "median σ(C)"),
+        }
+        return cls(values=values, fmap=fmap, title=f"isotope-fraction map {fmap.shape}",
+                   provenance=Provenance.build("tracer.fraction", fmap.sources, parameters))
+
+    def _extra_dict(self) -> dict[str, Any]:
+        # the full map belongs in files, not in every JSON record
+        return {"shape": list(self.fmap.shape), "pixel_size_m": list(self.fmap.pixel_size),
+                "origin_m": list(self.fmap.origin)}
+
+    def plot(self, ax=None):
+        """The fraction map (see :func:`plot_fraction_map`)."""
+        return plot_fraction_map(self.fmap, ax=ax)

@@ -1,0 +1,140 @@
+"""Campaign analyses of the tracer technique.
+
+===================  ======================  ==============================================
+method               measurements            what it does
+===================  ======================  ==============================================
+``tracer.fraction``  one ``sims-map``        counts → isotope-fraction map (binned, masked)
+``tracer.profile``   one ``sims-line``       analytic profile fit (erfc, thin film, exchange)
+``tracer.evolve``    ``sims-line`` × (1+n)   joint numerical fit of a profile's evolution
+``tracer.gb``        one ``sims-map``        grain-boundary step analysis along segments
+``tracer.regime``    none                    Harrison regime of the sample's numbers
+===================  ======================  ==============================================
+
+Measurement conditions used: ``time`` (exchange or cumulative anneal time), ``temperature``,
+``pixel_size`` (maps), ``isotopes`` (map channels, in file order).
+"""
+
+from __future__ import annotations
+
+from ..campaign import AnalysisContext, Measurement, Param, analysis
+from ..io.sims import read_map, read_profile
+from ..tracer.data import Profile
+from .fraction import FractionMapResult, fraction_map
+from .numerical import fit_evolution
+from .profiles import fit_profile
+
+_READ = {
+    "x_unit": Param(None, "um", "unit of the position column when the header does not say"),
+    "rows": Param(None, None, "rows to use, 'start:stop' (0-based, stop excluded)"),
+    "isotopes": Param(None, None, "isotope names of the count columns, e.g. ['6Li', '7Li']"),
+}
+
+
+def _rows(ctx: AnalysisContext):
+    text = ctx.parameters.get("rows")
+    if text is None:
+        return None
+    try:
+        start, stop = (int(s) if s.strip() else None for s in str(text).split(":"))
+    except ValueError:
+        raise ctx.error(f"cannot read rows {text!r}", "parameters.rows",
+                        "'start:stop' such as '0:584'") from None
+    return slice(start, stop)
+
+
+def read_line(ctx: AnalysisContext, m: Measurement) -> Profile:
+    """Read a line-scan measurement with the analysis' reading parameters."""
+    if len(m.files) != 1:
+        raise ctx.error(f"measurement {m.name!r} has {len(m.files)} files", "measurements",
+                        "one file per line scan")
+    return read_profile(m.files[0], x_unit=ctx.parameters.get("x_unit", "um"),
+                        rows=_rows(ctx), isotopes=ctx.parameters.get("isotopes"))
+
+
+def _time(ctx: AnalysisContext, m: Measurement) -> float:
+    t = m.condition("time")
+    if t is None:
+        raise ctx.error(f"measurement {m.name!r} has no time", "measurements",
+                        "conditions.time, e.g. '110 h'")
+    return t
+
+
+def read_count_map(ctx: AnalysisContext, m: Measurement):
+    """Read a map measurement (one file per isotope, names from ``conditions.isotopes``)."""
+    pixel = m.condition("pixel_size")
+    if pixel is None:
+        raise ctx.error(f"map {m.name!r} has no pixel size", "measurements",
+                        "conditions.pixel_size, e.g. '1 um'")
+    isotopes = m.condition("isotopes")
+    files = [str(f) for f in m.files]
+    if isotopes is not None:
+        return read_map(dict(zip(isotopes, files, strict=True)), pixel_size=pixel)
+    return read_map(files if len(files) > 1 else files[0], pixel_size=pixel)
+
+
+@analysis(
+    "tracer.fraction",
+    techniques=("sims-map",),
+    parameters={
+        "tracer": Param(None, "6Li", "tracer isotope"),
+        "other": Param(None, "7Li", "the other isotope"),
+        "bin": Param(None, 1, "bin counts in blocks of this many pixels"),
+        "source": Param(None, None, "source fraction to normalise to (C' = 1)"),
+    },
+)
+def fraction_analysis(ctx: AnalysisContext) -> FractionMapResult:
+    """Isotope-fraction map from SIMS count maps."""
+    m = ctx.measurement("sims-map")
+    fmap = fraction_map(read_count_map(ctx, m), tracer=ctx.parameters["tracer"],
+                        other=ctx.parameters["other"], bin=int(ctx.parameters["bin"]),
+                        normalise_to=ctx.parameters["source"])
+    return FractionMapResult.of(fmap, parameters=dict(ctx.parameters))
+
+
+@analysis(
+    "tracer.profile",
+    techniques=("sims-line", "sims-depth"),
+    parameters={
+        "model": Param(None, "erfc", "profile model", ("erfc", "thin-film", "exchange")),
+        "surface": Param(None, None, "surface position (m), or 'fit'"),
+        "background": Param(None, None, "background fraction, or 'fit'"),
+        "source": Param(None, None, "source fraction, or 'fit'"),
+        "weights": Param(None, "sigma", "weights: 'sigma' or 'counts'", ("sigma", "counts")),
+        "monte_carlo": Param(None, 0, "Monte-Carlo refits for the errors (0: Jacobian)"),
+        **_READ,
+    },
+)
+def profile_analysis(ctx: AnalysisContext):
+    """Analytic diffusion-profile fit (D*, k*) of one line scan or depth profile."""
+    m = ctx.measurements[0] if len(ctx.measurements) == 1 else ctx.measurement()
+    p = ctx.parameters
+    return fit_profile(read_line(ctx, m), model=p["model"], time=_time(ctx, m),
+                       surface=p["surface"], background=p["background"], source=p["source"],
+                       weights=p["weights"], monte_carlo=int(p["monte_carlo"]), seed=0)
+
+
+@analysis(
+    "tracer.evolve",
+    techniques=("sims-line",),
+    parameters={
+        "surface": Param("m", None, "position of the sample's closed edge; the model is padded "
+                                    "to it"),
+        "smooth": Param(None, None, "Savitzky-Golay window for the initial profile"),
+        "offsets": Param(None, False, "fit a constant offset per later profile"),
+        "n_cells": Param(None, 400, "cells of the numerical model"),
+        **_READ,
+    },
+)
+def evolve_analysis(ctx: AnalysisContext):
+    """D*_eff from the evolution of a profile: first measurement before, the others after."""
+    if len(ctx.measurements) < 2:
+        raise ctx.error("needs a profile before and at least one after", "measurements",
+                        "['before', 'after', ...]")
+    before, *afters = (read_line(ctx, m) for m in ctx.measurements)
+    times = [_time(ctx, m) for m in ctx.measurements[1:]]
+    p = ctx.parameters
+    pad = 0.0
+    if p["surface"] is not None:
+        pad = (max(float(before.x[0] - p["surface"]), 0.0), 0.0)
+    return fit_evolution(before, afters, times, smooth=p["smooth"], offsets=bool(p["offsets"]),
+                         n_cells=int(p["n_cells"]), pad=pad)
