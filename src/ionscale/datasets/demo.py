@@ -4,7 +4,7 @@
 A synthetic LLTO-like polycrystal (seed 000) measured the way the paper did, plus the real ¹⁸O
 profile of De Souza (BayesECR):
 
-* a ⁶Li/⁷Li SIMS map after 59 h of exchange at 22 °C → fraction map → D_gb/δ at ~50 boundaries;
+* a ⁶Li/⁷Li SIMS map after 3 h of exchange at 22 °C → fraction map → D_gb/δ at ~50 boundaries;
 * line scans after 110 h of exchange and after 2 and 6 weeks of storage at 22 °C → erfc fit and
   D*_eff from the profile's evolution;
 * exchange then anneal at 100-250 °C → D*_eff(T) → Arrhenius;
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import write_text_atomic
 from ..units import BOLTZMANN, ELEMENTARY_CHARGE
 from .synthetic import (
     LLTO,
-    _write_text,
     exchange_and_anneal_lines,
     grain_boundary_map,
     llto_diffusivities,
@@ -52,7 +52,7 @@ def real_18o_profile_path() -> Path:
 
 def _table(path: Path, header: str, rows) -> None:
     lines = [header] + ["\t".join(f"{v:.6g}" for v in row) for row in rows]
-    _write_text(path, "\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def write_demo_files(out: str | os.PathLike, *, seed: int = 2024) -> Path:
@@ -80,8 +80,10 @@ def write_demo_files(out: str | os.PathLike, *, seed: int = 2024) -> Path:
     gb = grain_boundary_map(seed=int(rng.integers(1 << 31)))
     write_count_map(data / "map_6Li.txt", gb.counts.counts["6Li"], header="6Li counts, 1 um px")
     write_count_map(data / "map_7Li.txt", gb.counts.counts["7Li"], header="7Li counts, 1 um px")
+    # the boundary positions are what a user reads off the etched micrograph (seed 000, Fig. 3c)
     segments = [[round(a[0] * 1e6, 3), round(a[1] * 1e6, 3), round(b[0] * 1e6, 3),
-                 round(b[1] * 1e6, 3)] for a, b in gb.segments]
+                 round(b[1] * 1e6, 3), round(yb * 1e6, 3)]
+                for (a, b), yb in zip(gb.segments, gb.boundaries, strict=True)]
 
     room = llto_diffusivities(t_room)
     storage = exchange_and_anneal_lines(
@@ -155,7 +157,7 @@ properties = {{ grain_size = "16 um", gb_width = "0.5 nm" }}
 name = "map-22C"
 technique = "sims-map"
 files = ["data/map_6Li.txt", "data/map_7Li.txt"]
-conditions = {{ temperature = "22 degC", time = "59 h", pixel_size = "1 um", isotopes = ["6Li", "7Li"] }}
+conditions = {{ temperature = "22 degC", time = "3 h", pixel_size = "1 um", isotopes = ["6Li", "7Li"] }}
 
 [[samples.measurements]]
 name = "line-exchange"
@@ -194,7 +196,7 @@ measurements = ["map-22C"]
 method = "tracer.gb"
 label = "Grain-boundary steps, 22 °C"
 measurements = ["map-22C"]
-parameters = {{ D_bulk = "2.6e-8 cm^2/s", D_bulk_error = "0.2e-8 cm^2/s", gb_width = "0.5 nm", width = "5 um", window = "7 um", exclude = "1 um", segment_unit = "um", segments = [
+parameters = {{ D_bulk = "2.6e-8 cm^2/s", D_bulk_error = "0.2e-8 cm^2/s", gb_width = "0.5 nm", width = "11 um", window = "7 um", exclude = "1 um", degree = 1, segment_unit = "um", segments = [
   {seg_text}
 ] }}
 
@@ -248,7 +250,7 @@ measurements = ["depth-profile"]
 parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584" }}
 """
     path = out / "campaign.toml"
-    _write_text(path, campaign)
+    write_text_atomic(path, campaign)
     return path
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io.atomic import write_text_atomic
 from ..tracer.data import CountMap, Profile
 from ..tracer.fraction import NATURAL_ABUNDANCE, isotope_fraction
 from ..tracer.numerical import Grid, layered_diffusivity, solve
@@ -88,10 +89,10 @@ def grain_boundary_map(
     *,
     shape: tuple[int, int] = (200, 160),
     pixel_size: float = 1e-6,
-    exchange_time: float = 59 * 3600.0,
+    exchange_time: float = 3 * 3600.0,
     T: float = LLTO["T_ref"],
     band_width: float = 16e-6,
-    counts_per_pixel: float = 3000.0,
+    counts_per_pixel: float = 10000.0,
     segment_half_length: float = 9e-6,
     min_grain: float = 9e-6,
     seed: int = 0,
@@ -250,23 +251,11 @@ def write_profile(path, profile: Profile, *, header: str = "") -> None:
     for xi, a, b in zip(profile.x * 1e6, profile.counts["6Li"], profile.counts["7Li"],
                         strict=True):
         lines.append(f"{xi:.3f}\t{int(a)}\t{int(b)}")
-    _write_text(path, "\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def write_count_map(path, counts: np.ndarray, *, header: str = "") -> None:
     """Write one isotope's count map as a whitespace text matrix."""
     body = "\n".join(" ".join(str(int(v)) for v in row) for row in counts)
     lines = [f"# {line}" for line in header.splitlines()]
-    _write_text(path, "\n".join([*lines, body]) + "\n")
-
-
-def _write_text(path, text: str) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join([*lines, body]) + "\n")

@@ -138,3 +138,66 @@ def evolve_analysis(ctx: AnalysisContext):
         pad = (max(float(before.x[0] - p["surface"]), 0.0), 0.0)
     return fit_evolution(before, afters, times, smooth=p["smooth"], offsets=bool(p["offsets"]),
                          n_cells=int(p["n_cells"]), pad=pad)
+
+
+@analysis(
+    "tracer.gb",
+    techniques=("sims-map",),
+    parameters={
+        "segments": Param(None, doc="[[x0, y0, x1, y1], ...] or with a 5th value, the boundary "
+                                    "position along y, in segment_unit"),
+        "segment_unit": Param(None, "um", "unit of the segment coordinates"),
+        "D_bulk": Param("m^2/s", doc="bulk tracer diffusivity (e.g. from PFG-NMR)"),
+        "D_bulk_error": Param("m^2/s", 0.0, "its standard error"),
+        "gb_width": Param("m", None, "boundary width δ, for D_gb"),
+        "width": Param("m", 3e-6, "averaging width across each segment"),
+        "window": Param("m", 6e-6, "fit window on each side of the boundary"),
+        "exclude": Param("m", 1e-6, "excluded next to the boundary (SIMS resolution)"),
+        "degree": Param(None, 2, "polynomial degree of the side fits (1 or 2)", (1, 2)),
+        "tracer": Param(None, "6Li", "tracer isotope"),
+        "other": Param(None, "7Li", "the other isotope"),
+        "bin": Param(None, 1, "bin counts in blocks of this many pixels"),
+    },
+)
+def gb_analysis(ctx: AnalysisContext):
+    """Grain-boundary step analysis (D_gb/δ, D_gb) along many segments of one map."""
+    from ..units import parse_quantity
+    from .grain_boundary import analyse_boundaries
+
+    p = ctx.parameters
+    m = ctx.measurement("sims-map")
+    fmap = fraction_map(read_count_map(ctx, m), tracer=p["tracer"], other=p["other"],
+                        bin=int(p["bin"]))
+    scale = parse_quantity(f"1 {p['segment_unit']}", "m", field=f"{ctx.where}.segment_unit",
+                           file=ctx.file)
+    segments, given = [], []
+    for i, row in enumerate(p["segments"]):
+        if not isinstance(row, list) or len(row) not in (4, 5):
+            raise ctx.error(f"segment {i} is {row!r}", f"parameters.segments[{i}]",
+                            "[x0, y0, x1, y1] or [x0, y0, x1, y1, y_boundary]")
+        v = [float(c) * scale for c in row]
+        segments.append(((v[0], v[1]), (v[2], v[3])))
+        given.append((v[0], v[4]) if len(v) == 5 else None)
+    return analyse_boundaries(
+        fmap, segments, boundaries=given if any(g is not None for g in given) else None,
+        window=p["window"], D_bulk=p["D_bulk"], width=p["width"], exclude=p["exclude"],
+        D_bulk_error=p["D_bulk_error"], gb_width=p["gb_width"], degree=int(p["degree"]))
+
+
+@analysis(
+    "tracer.regime",
+    parameters={
+        "D_bulk": Param("m^2/s", doc="bulk diffusivity"),
+        "time": Param("s", doc="anneal time"),
+        "grain_size": Param("m", doc="grain size"),
+        "gb_width": Param("m", 0.5e-9, "boundary width δ"),
+        "D_gb": Param("m^2/s", None, "grain-boundary diffusivity, if known"),
+    },
+)
+def regime_analysis(ctx: AnalysisContext):
+    """Harrison regime (A/B/C) of grain-boundary diffusion for the given numbers."""
+    from .regimes import harrison_regime
+
+    p = ctx.parameters
+    return harrison_regime(p["D_bulk"], p["time"], p["grain_size"], p["gb_width"],
+                           D_gb=p["D_gb"])

@@ -14,6 +14,10 @@ the slope ``b``. Flux continuity says both sides' slopes agree; both are reporte
 z-score of their difference, and the gradient used is their inverse-variance weighted mean
 (or one side's on request).
 
+The profile must cross the boundary at right angles: along a line at an angle θ to the
+boundary normal the gradient appears as ``g cos θ`` while the step is unchanged, so ``D_gb/δ``
+comes out ``cos θ`` too small (divide by ``cos θ``, or draw the segments along the normal).
+
 The errors are first order: the quadratic fits' covariances (the slopes and the intercepts,
 including the correlation of slope and intercept on each side), the error of ``D_bulk`` and of
 ``δ``, combined as relative errors in quadrature.
@@ -50,7 +54,7 @@ from scipy.special import ndtr
 from ..errors import FitError, InputError
 from ..fitting import FitResult, fit_curve
 from ..results import InputFile, Provenance, Result, Value, new_axes
-from ..units import parse_quantity, to_field
+from ..units import format_value, parse_quantity, to_field
 from .data import FractionMap, Profile
 
 _UM = 1e6
@@ -539,13 +543,26 @@ class SideFit:
         return np.polyval(self.coefficients[::-1], u)
 
 
+def _safe_start(start: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Initial values of a linear model kept away from 0.
+
+    The fitting core scales each parameter by its initial magnitude; a coefficient that starts
+    at (nearly) zero would get a vanishing scale and a rank-deficient covariance. On scaled
+    coordinates every coefficient's natural size is the data's spread, so near-zero starts are
+    moved there; the model is linear, so the optimiser still lands on the exact optimum.
+    """
+    ref = float(max(np.ptp(y), np.max(np.abs(y)), 1e-12))
+    small = np.abs(start) < 1e-3 * ref
+    return np.where(small, ref, start)
+
+
 def _fit_side(side: str, u: np.ndarray, y: np.ndarray, s: np.ndarray | None, used: np.ndarray,
               degree: int, scale: float, absolute_sigma: bool | None) -> SideFit:
     uu = u[used] / scale
     yy = y[used]
     ss = None if s is None else s[used]
     w = None if ss is None else 1.0 / ss
-    start = np.polyfit(uu, yy, degree, w=w)[::-1]
+    start = _safe_start(np.polyfit(uu, yy, degree, w=w)[::-1], yy)
     names = ("a", "b", "c")[: degree + 1]
     p0 = dict(zip(names, map(float, start), strict=True))
     model, jac = (_poly, _poly_jac) if degree == 2 else (_poly1, _poly1_jac)
@@ -724,7 +741,7 @@ class BoundaryResult(Result):
         ax.annotate("", xy=(yb, cr), xytext=(yb, cl),
                     arrowprops=dict(arrowstyle="<->", color="C3", lw=1.2))
         dc = self.values["delta_C"]
-        ax.text(yb, 0.5 * (cl + cr), f"  ΔC = {dc.value:.3g} ± {dc.error:.2g}", color="C3",
+        ax.text(yb, 0.5 * (cl + cr), f"  ΔC = {format_value(dc.value, dc.error)}", color="C3",
                 va="center", ha="left", fontsize="small")
         ax.set_xlabel("distance along the line (µm)")
         ax.set_ylabel("isotope fraction C")
@@ -903,6 +920,9 @@ def analyse_boundary(
     if var_step > 0 and abs(step) < 2 * math.sqrt(var_step):
         notes.append(f"the step is only {abs(step) / math.sqrt(var_step):.1f} σ: "
                      "D_gb/δ is poorly determined (a lower limit)")
+    if var_g > 0 and abs(g) < 2 * math.sqrt(var_g):
+        notes.append(f"the gradient is only {abs(g) / math.sqrt(var_g):.1f} σ from zero: "
+                     "D_gb/δ is poorly determined and biased high (|∂C/∂y| is used)")
     # C_right − C_left must have the sign of the gradient for flux to flow through
     if g != 0 and np.sign(-step) != np.sign(g) and abs(g) > 2 * math.sqrt(var_g):
         notes.append("the step and the gradient have opposite signs: not a flux-continuity "
@@ -1079,7 +1099,7 @@ class BoundaryBatch(Result):
         failed = [i for i, r in enumerate(self.results) if r is None]
         for i in failed:
             ax.axvline(i, color="0.8", lw=0.8, ls="--")
-        if val.size and np.all(val > 0) and val.max() / val.min() > 30:
+        if val.size and np.all(val - err > 0) and val.max() / val.min() > 30:
             ax.set_yscale("log")
         ax.set_xlabel("boundary")
         ax.set_ylabel(f"{SYMBOLS[key]} ({label})")
