@@ -20,6 +20,7 @@ from ionscale.fitting import fit_curve
 from ionscale.results import InputFile, Provenance, Result, Value, values_from_fit
 from ionscale.store import SCHEMA_VERSION, Store, temperature_of
 from ionscale.store_cli import register
+from ionscale.units import format_value
 
 
 def make_result(D=3e-13, dD=2e-14, title="x", method="tracer.fit", files=(), **params):
@@ -399,22 +400,21 @@ def test_failing_export_leaves_existing_file(db, tmp_path, monkeypatch):
     out = tmp_path / "out.csv"
     out.write_text("precious\n")
 
-    class Breaks:
-        def __init__(self, fh, **kw):
-            self.fh, self.n = fh, 0
+    real_replace = os.replace
+    written = []
 
-        def writerow(self, row):
-            self.n += 1
-            if self.n > 2:
-                raise OSError("disk full")
-            self.fh.write(",".join(map(str, row)) + "\n")
+    def crash_on_rename(src, dst):
+        written.append(open(src, encoding="utf-8").read())  # the full new content was there
+        raise OSError("disk full")
 
-    monkeypatch.setattr(store_mod.csv, "writer", Breaks)
+    monkeypatch.setattr(os, "replace", crash_on_rename)
     with pytest.raises(OSError, match="disk full"):
         db.export(out)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert written and written[0].startswith("analysis_id,")
     assert out.read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["out.csv", "r.sqlite", "r.sqlite-wal", "r.sqlite-shm"])
+        ["out.csv", "r.sqlite", "r.sqlite-wal", "r.sqlite-shm"])  # no temporary file left
     with pytest.raises(InputError, match="format"):
         db.export(out, format="xlsx")
     with pytest.raises(InputError, match="database itself"):
@@ -461,9 +461,8 @@ def test_cli_list_show_export(tmp_path, capsys):
                                 "T"]
     assert len(lines) == 2 + 4
     row_a = [ln for ln in lines if " α " in ln][0]
-    a = result["a"]
-    assert f"{a.value * 1e6:.0f}" in row_a or "e6" in row_a  # µm display
-    assert "873.1 K (600 °C)" in row_a and "600 °C" in row_a
+    assert format_value(*result["a"].field()) in row_a  # in µm, the field unit of m
+    assert "873.15 K (600 °C)" in row_a and "600 °C" in row_a
     assert "(3.0 ± 0.2)e-9 cm² s⁻¹" in out
 
     assert _cli("db", "list", path, "--sample", "LLZO", "--name", "D", "--json") == 0
@@ -478,7 +477,7 @@ def test_cli_list_show_export(tmp_path, capsys):
     assert f"analysis {aid}: LLTO / tracer.fit / 600 °C" in out
     assert 'model = "line"' in out
     assert InputFile.of(f).sha256 in out
-    assert "χ²_red" in out and "measurements: m" in out and "temperature: 873.1 K" in out
+    assert "χ²_red" in out and "measurements: m" in out and "temperature: 873.15 K" in out
     assert "α = " in out
 
     assert _cli("db", "show", path, aid, "--json") == 0

@@ -380,12 +380,14 @@ def _with_hashes(m: Measurement) -> Measurement:
     return Measurement(m.name, m.technique, m.files, m.conditions, hashes)
 
 
-def cache_key(method: str, parameters: Mapping[str, Any], measurements: Iterable[Measurement],
-              upstream: Iterable[str] = ()) -> str:
-    """Content hash of an analysis: method, parameters, input file hashes, conditions, version."""
+def cache_key(sample: str, method: str, parameters: Mapping[str, Any],
+              measurements: Iterable[Measurement], upstream: Iterable[str] = ()) -> str:
+    """Content hash of an analysis: sample, method, parameters, input file hashes, conditions,
+    upstream analyses' keys and the ionscale version."""
     from . import __version__
 
     payload = {
+        "sample": sample,
         "method": method,
         "parameters": json_safe(parameters),
         "inputs": [{"technique": m.technique, "sha256": list(m.hashes),
@@ -487,13 +489,13 @@ def run_campaign(
             for entry in campaign.analyses[sample.name]:
                 spec = specs[entry.method]
                 used = tuple(measured[n] for n in entry.measurements)
-                key = cache_key(entry.method, entry.parameters, used,
+                key = cache_key(sample.name, entry.method, entry.parameters, used,
                                 earlier if spec.uses_results else ())
                 earlier.append(key)
                 label = f"{sample.name}: {entry.label}"
                 if bar is not None:
                     bar.set_postfix_str(entry.label[:30])
-                if not force and store.find_analysis(key) is not None:
+                if not force and store.find_analysis(key, sample=sample.name) is not None:
                     skipped.append(label)
                     if bar is not None:
                         bar.update()
@@ -505,9 +507,9 @@ def run_campaign(
                 try:
                     result = spec.func(ctx)
                     png = figure_png(result)
-                    conditions = {}
-                    for m in used:
-                        conditions.update(m.conditions)
+                    # an analysis is filed under the conditions of its last measurement: the
+                    # anneal of a before/after pair, the map of a map analysis
+                    conditions = dict(used[-1].conditions) if used else {}
                     store.save_analysis(sample.name, entry.method, result, cache_key=key,
                                         measurements=[m.name for m in used],
                                         label=entry.label, conditions=json_safe(conditions),

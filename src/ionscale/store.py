@@ -55,16 +55,17 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as _dt
+import io
 import json
 import math
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .errors import InputError, IonscaleError
+from .io.atomic import write_text_atomic
 from .results import InputFile, Result, json_safe
 
 #: Version of the table layout written by this ionscale.
@@ -234,32 +235,6 @@ def temperature_of(conditions: Mapping[str, Any] | None) -> float | None:
                              field=f"conditions.{key}", expected="a temperature > 0 K")
         return value
     return None
-
-
-def _write_atomic(path: str | os.PathLike, write: Callable[[IO[str]], None]) -> Path:
-    """Write a text file through ``write(fh)`` to a temporary file, then rename it into place.
-
-    An existing ``path`` is untouched unless the whole new content was written and synced.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("the folder to write into does not exist", file=path,
-                         expected="an existing folder")
-    mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 class Store:
@@ -848,8 +823,9 @@ class Store:
         Parameters
         ----------
         path : str or path-like
-            Output file; written to a temporary file in the same folder and renamed into place,
-            so an existing file is replaced only by a complete export.
+            Output file; written to a temporary file in the same folder and renamed into place
+            (:func:`ionscale.io.atomic.write_text_atomic`), so an existing file is replaced only
+            by a complete export.
         format : {"csv", "json"}
             ``csv``: one row per value (columns :data:`EXPORT_COLUMNS`, SI and field units).
             ``json``: samples, measurements and analyses with their full stored results.
@@ -868,14 +844,16 @@ class Store:
         if self._where != ":memory:" and Path(path).resolve() == self.path.resolve():
             raise InputError("refusing to export over the database itself", file=path,
                              expected="another file name")
+        out = Path(path)
+        if not out.parent.is_dir():
+            raise InputError("the folder to write into does not exist", file=out,
+                             expected="an existing folder")
+        text = io.StringIO()
         if fmt == "csv":
-            rows = self.results(sample=sample)
-
-            def write(fh: IO[str]) -> None:
-                writer = csv.writer(fh, lineterminator="\n")
-                writer.writerow(EXPORT_COLUMNS)
-                for r in rows:
-                    writer.writerow(["" if r[c] is None else r[c] for c in EXPORT_COLUMNS])
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(EXPORT_COLUMNS)
+            for r in self.results(sample=sample):
+                writer.writerow(["" if r[c] is None else r[c] for c in EXPORT_COLUMNS])
         else:
             payload = {
                 "format": "ionscale-results",
@@ -887,12 +865,9 @@ class Store:
                 "measurements": self.measurements(sample),
                 "analyses": [self.analysis(a["id"]) for a in self.analyses(sample)],
             }
-
-            def write(fh: IO[str]) -> None:
-                json.dump(json_safe(payload), fh, indent=2, ensure_ascii=False, allow_nan=False)
-                fh.write("\n")
-
-        return _write_atomic(path, write)
+            json.dump(json_safe(payload), text, indent=2, ensure_ascii=False, allow_nan=False)
+            text.write("\n")
+        return write_text_atomic(out, text.getvalue())
 
 
 def _package_version() -> str:

@@ -77,7 +77,7 @@ def _value_text(row: dict[str, Any]) -> str:
 
 
 def _temperature_text(t: float | None) -> str:
-    return "—" if t is None else f"{t:.1f} K ({t - 273.15:.0f} °C)"
+    return "—" if t is None else f"{t:.6g} K ({t - 273.15:.0f} °C)"
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -81,8 +81,7 @@ def write_demo_files(out: str | os.PathLike, *, seed: int = 2024) -> Path:
     write_count_map(data / "map_6Li.txt", gb.counts.counts["6Li"], header="6Li counts, 1 um px")
     write_count_map(data / "map_7Li.txt", gb.counts.counts["7Li"], header="7Li counts, 1 um px")
     # the boundary positions are what a user reads off the etched micrograph (seed 000, Fig. 3c)
-    segments = [[round(a[0] * 1e6, 3), round(a[1] * 1e6, 3), round(b[0] * 1e6, 3),
-                 round(b[1] * 1e6, 3), round(yb * 1e6, 3)]
+    segments = [[round(float(c) * 1e6, 3) for c in (*a, *b, yb)]
                 for (a, b), yb in zip(gb.segments, gb.boundaries, strict=True)]
 
     room = llto_diffusivities(t_room)

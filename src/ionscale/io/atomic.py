@@ -22,12 +22,14 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     Path
     """
     path = Path(path)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)  # mkstemp creates 0600; keep the file readable as before
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

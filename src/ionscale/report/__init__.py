@@ -89,7 +89,7 @@ def build_context(store, title: str) -> dict[str, Any]:
                        for name, png in store.figures(a["id"]).items()}
             analyses.append({
                 "id": a["id"], "method": a["method"], "label": a.get("label") or a["method"],
-                "title": result.get("title", ""), "values": _value_rows(result),
+                "title": result.get("title", ""), "rows": _value_rows(result),
                 "fit": _fit_row(result), "figures": figures,
                 "version": prov.get("version", a.get("version")),
                 "created": prov.get("created", a.get("created")),
@@ -135,7 +135,7 @@ def write_report(database: str | os.PathLike, out: str | os.PathLike,
     from ..io.atomic import write_text_atomic
     from ..store import Store
 
-    with Store(database) as store:
+    with Store(database, create=False) as store:
         html = render_report(build_context(store, title))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1232,6 +1232,15 @@ def analyse_boundaries(
         statistics[key] = st
         unit = "m^2/s" if key == "D_gb" else "m/s"
         values[key] = Value(key, st["mean"], st["sem"], unit, f"⟨{SYMBOLS[key]}⟩")
+        # a ratio with a noisy gradient has a long upper tail: the median and the
+        # inverse-variance mean are the robust summaries (seed 000 quotes the plain mean)
+        mad = float(np.median(np.abs(v - st["median"]))) if v.size else math.nan
+        median_error = 1.2533 * 1.4826 * mad / math.sqrt(v.size) if v.size > 1 else math.nan
+        values[f"{key}_median"] = Value(f"{key}_median", st["median"], median_error, unit,
+                                        f"median {SYMBOLS[key]}")
+        values[f"{key}_weighted"] = Value(f"{key}_weighted", st["weighted_mean"],
+                                          st["weighted_error"], unit,
+                                          f"weighted mean {SYMBOLS[key]}")
     values["n_boundaries"] = Value("n_boundaries", float(len(ok)), 0.0, "", "boundaries")
     parameters = {
         "n_segments": len(segs), "n_failed": len(segs) - len(ok), "window_m": list(win),

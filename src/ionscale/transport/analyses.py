@@ -125,6 +125,8 @@ class SeriesModelResult(Result):
         "D_gb_over_delta": Param("m/s", None, "D_gb/δ; if absent, from a stored analysis"),
         "D_gb_over_delta_error": Param("m/s", 0.0, "its standard error"),
         "from_method": Param(None, "tracer.gb", "stored analysis giving D_gb_over_delta"),
+        "statistic": Param(None, "weighted", "which summary of the stored boundaries to use",
+                           ("mean", "median", "weighted")),
         "compare_method": Param(None, "tracer.evolve", "stored D_eff to compare with"),
     },
 )
@@ -133,7 +135,8 @@ def series_analysis(ctx: AnalysisContext) -> SeriesModelResult:
     p = ctx.parameters
     g, g_err, temperature = p["D_gb_over_delta"], p["D_gb_over_delta_error"], None
     if g is None:
-        T, y, e, _ = stored_series(ctx, p["from_method"], "D_gb_over_delta")
+        name = "D_gb_over_delta" + ("" if p["statistic"] == "mean" else f"_{p['statistic']}")
+        T, y, e, _ = stored_series(ctx, p["from_method"], name)
         g, g_err, temperature = float(y[-1]), float(e[-1]) if e is not None else 0.0, float(T[-1])
     est = series_diffusivity(p["D_bulk"], g, p["grain_size"], D_bulk_error=p["D_bulk_error"],
                              D_gb_over_delta_error=g_err, grain_size_error=p["grain_size_error"])
