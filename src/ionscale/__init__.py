@@ -6,6 +6,7 @@ with uncertainties, provenance, a results database and reports.
 
 __version__ = "0.1.0"
 
+from . import tracer, transport  # noqa: E402
 from .errors import FitError, FitWarning, InputError, IonscaleError  # noqa: E402
 from .fitting import FitResult, fit_curve, fit_residuals  # noqa: E402
 from .results import Provenance, Result, Value  # noqa: E402
@@ -14,5 +15,5 @@ from .units import format_value, parse_quantity  # noqa: E402
 __all__ = [
     "__version__", "FitError", "FitWarning", "InputError", "IonscaleError", "FitResult",
     "fit_curve", "fit_residuals", "Provenance", "Result", "Value", "format_value",
-    "parse_quantity",
+    "parse_quantity", "tracer", "transport",
 ]

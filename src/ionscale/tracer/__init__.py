@@ -1,0 +1,57 @@
+"""Isotope-exchange tracer diffusion read by SIMS.
+
+* :mod:`~ionscale.tracer.fraction`: isotope fractions from counts, normalisation, binning;
+* :mod:`~ionscale.tracer.profiles`: erfc, thin-film and Crank surface-exchange fits;
+* :mod:`~ionscale.tracer.numerical`: 1D finite-volume model, layered grains, evolution fits;
+* :mod:`~ionscale.tracer.grain_boundary`: grain-boundary step analysis on maps;
+* :mod:`~ionscale.tracer.regimes`: Harrison regimes and the Le Claire triple product.
+"""
+
+from ..io.sims import read_map, read_profile
+from .data import CountMap, FractionMap, Profile
+from .fraction import (
+    NATURAL_ABUNDANCE,
+    FractionMapResult,
+    bin_counts,
+    fraction_map,
+    fraction_profile,
+    isotope_fraction,
+    normalise,
+    plot_fraction_map,
+)
+from .grain_boundary import (
+    BoundaryBatch,
+    BoundaryResult,
+    analyse_boundaries,
+    analyse_boundary,
+    extract_line,
+    gb_diffusivity_from_step,
+)
+from .numerical import (
+    EvolutionFit,
+    Grid,
+    fit_evolution,
+    layered_diffusivity,
+    series_diffusivity,
+    simulate_profile,
+    solve,
+)
+from .profiles import (
+    ProfileFit,
+    constant_source,
+    diffusion_length,
+    fit_profile,
+    surface_exchange,
+    thin_film,
+)
+from .regimes import harrison_regime, le_claire_triple_product
+
+__all__ = [
+    "read_map", "read_profile", "CountMap", "FractionMap", "Profile", "NATURAL_ABUNDANCE",
+    "FractionMapResult", "bin_counts", "fraction_map", "fraction_profile", "isotope_fraction",
+    "normalise", "plot_fraction_map", "BoundaryBatch", "BoundaryResult", "analyse_boundaries",
+    "analyse_boundary", "extract_line", "gb_diffusivity_from_step", "EvolutionFit", "Grid",
+    "fit_evolution", "layered_diffusivity", "series_diffusivity", "simulate_profile", "solve",
+    "ProfileFit", "constant_source", "diffusion_length", "fit_profile", "surface_exchange",
+    "thin_film", "harrison_regime", "le_claire_triple_product",
+]

@@ -1,0 +1,38 @@
+"""Cross-technique transport physics: Arrhenius, Nernst-Einstein, Haven ratio, effective media."""
+
+from .arrhenius import (
+    ArrheniusFit,
+    ModelComparison,
+    compare_arrhenius_models,
+    fit_arrhenius,
+    fit_two_segment,
+    fit_vtf,
+)
+from .effective_medium import (
+    gb_term_from_effective,
+    hashin_shtrikman_bounds,
+    maxwell_garnett,
+    parallel_mixture,
+    series_diffusivity,
+    series_mixture,
+)
+from .io import read_arrhenius_table
+from .nernst_einstein import (
+    Estimate,
+    carrier_density,
+    conductivity_diffusivity,
+    conductivity_from_diffusivity,
+    haven_ratio,
+    haven_ratio_from_fits,
+    haven_ratio_from_prefactors,
+    molar_mass,
+)
+
+__all__ = [
+    "ArrheniusFit", "ModelComparison", "compare_arrhenius_models", "fit_arrhenius",
+    "fit_two_segment", "fit_vtf", "gb_term_from_effective", "hashin_shtrikman_bounds",
+    "maxwell_garnett", "parallel_mixture", "series_diffusivity", "series_mixture",
+    "read_arrhenius_table", "Estimate", "carrier_density", "conductivity_diffusivity",
+    "conductivity_from_diffusivity", "haven_ratio", "haven_ratio_from_fits",
+    "haven_ratio_from_prefactors", "molar_mass",
+]
