@@ -6,9 +6,10 @@ import json
 import math
 import time
 import warnings
-from pathlib import Path
 
 import matplotlib
+
+from ionscale.datasets.demo import REAL_18O as REAL_18O_BUNDLED
 
 matplotlib.use("Agg")
 
@@ -33,7 +34,7 @@ from ionscale.tracer.profiles import (  # noqa: E402
     thin_film,
 )
 
-REAL_FILE = Path("/work/shared/data/tracer/bayesecr-18O-pH2O-dependent-1.txt")
+REAL_FILE = REAL_18O_BUNDLED  # the same bytes as ../shared/data/tracer (tested in test_datasets)
 BG_18O = 0.00205  # natural 18O abundance
 SOURCE = 0.9      # enriched gas
 
@@ -398,7 +399,6 @@ def test_plot_labels_and_curve():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not REAL_FILE.exists(), reason="shared data not available")
 def test_real_18O_exchange_profile():
     depth_cm, frac = np.loadtxt(REAL_FILE, max_rows=584, unpack=True)
     prof = Profile(x=depth_cm * 1e-2, fraction=frac, source=str(REAL_FILE))

@@ -12,11 +12,12 @@ import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ionscale.datasets.demo import REAL_18O as REAL_18O_BUNDLED
 from ionscale.errors import InputError
 from ionscale.io.sims import isotope_label, read_map, read_profile
 from ionscale.io.text import read_table, sniff_delimiter, split_unit
 
-REAL_18O = Path("/work/shared/data/tracer/bayesecr-18O-pH2O-dependent-1.txt")
+REAL_18O = REAL_18O_BUNDLED  # the same bytes as ../shared/data/tracer (tested in test_datasets)
 
 
 def _sha(path: Path) -> str:
@@ -61,7 +62,6 @@ def _profile_counts(seed: int = 1, n: int = 60):
 
 # ----------------------------------------------------------------------------- real data
 
-@pytest.mark.skipif(not REAL_18O.exists(), reason="shared data not present")
 def test_real_18o_profile_first_anneal():
     before = _sha(REAL_18O)
     p = read_profile(REAL_18O, x_unit="cm", rows=slice(0, 584))
