@@ -209,7 +209,7 @@ parameters = {{ model = "erfc", source = "fit", background = "fit" }}
 method = "tracer.evolve"
 label = "D*_eff from 2 and 6 weeks of storage at 22 °C"
 measurements = ["line-exchange", "line-2w", "line-6w"]
-parameters = {{ surface = "0 um" }}
+parameters = {{ surface = "0 um", monte_carlo = 20 }}
 {"".join(anneal_analyses)}
 [[samples.analyses]]
 method = "transport.arrhenius"

@@ -122,6 +122,7 @@ def profile_analysis(ctx: AnalysisContext):
         "smooth": Param(None, None, "Savitzky-Golay window for the initial profile"),
         "offsets": Param(None, False, "fit a constant offset per later profile"),
         "n_cells": Param(None, 400, "cells of the numerical model"),
+        "monte_carlo": Param(None, 0, "refits that add the before-profile's noise to the error"),
         **_READ,
     },
 )
@@ -137,7 +138,8 @@ def evolve_analysis(ctx: AnalysisContext):
     if p["surface"] is not None:
         pad = (max(float(before.x[0] - p["surface"]), 0.0), 0.0)
     return fit_evolution(before, afters, times, smooth=p["smooth"], offsets=bool(p["offsets"]),
-                         n_cells=int(p["n_cells"]), pad=pad)
+                         n_cells=int(p["n_cells"]), pad=pad,
+                         monte_carlo=int(p["monte_carlo"]), seed=0)
 
 
 @analysis(

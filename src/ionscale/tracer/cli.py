@@ -83,7 +83,7 @@ def _evolve(args: argparse.Namespace) -> int:
     if args.surface is not None:
         pad = (max(before.x[0] - parse_quantity(args.surface, "m", field="--surface"), 0.0), 0.0)
     result = fit_evolution(before, afters, args.time, smooth=args.smooth, offsets=args.offsets,
-                           n_cells=args.n_cells, pad=pad)
+                           n_cells=args.n_cells, pad=pad, monte_carlo=args.monte_carlo, seed=0)
     print_result(result, args.json, args.plot)
     return 0
 
@@ -98,8 +98,11 @@ def _gb(args: argparse.Namespace) -> int:
     fmap = fraction_map(read_map(channels, pixel_size=args.pixel_size), tracer=args.tracer,
                         other=args.other, bin=args.bin)
     segments = read_segments(args.segments, args.segment_unit)
+    # a 5th column gives the boundary's y; as in campaign files it is passed as the point (x0, y)
+    given = [(s[0][0], s[2]) if len(s) == 3 else None for s in segments]
     batch = analyse_boundaries(
-        fmap, segments,
+        fmap, [s[:2] for s in segments],
+        boundaries=given if any(g is not None for g in given) else None,
         width=parse_quantity(args.width, "m", field="--width"),
         window=parse_quantity(args.window, "m", field="--window"),
         exclude=parse_quantity(args.exclude, "m", field="--exclude"),
@@ -122,8 +125,10 @@ def _gb(args: argparse.Namespace) -> int:
 
 
 def read_segments(path: str, unit: str = "um"):
-    """Segments file: rows ``x0 y0 x1 y1`` (optionally a 5th column, the boundary position
-    along the segment), whitespace or comma separated, ``#`` comments; lengths in ``unit``."""
+    """Segments file: rows ``x0 y0 x1 y1`` (optionally a 5th column, the boundary's ``y``
+    position, as in campaign files), whitespace or comma separated, ``#`` comments; lengths in
+    ``unit``. Returns ``((x0, y0), (x1, y1))`` per row, with the boundary ``y`` (m) appended
+    as a third item when given."""
     from ..io.text import read_table
 
     table = read_table(path)
@@ -187,6 +192,8 @@ def register(subparsers) -> None:
     p.add_argument("--smooth", type=int, help="Savitzky-Golay window for the before-profile")
     p.add_argument("--offsets", action="store_true", help="fit an offset per after-profile")
     p.add_argument("--n-cells", type=int, default=400)
+    p.add_argument("--monte-carlo", type=int, default=0,
+                   help="refits that add the before-profile's noise to the error")
     reading(p)
     add_output_options(p)
     p.set_defaults(func=_evolve)

@@ -46,7 +46,7 @@ from scipy.interpolate import PchipInterpolator
 from scipy.linalg import cho_solve_banded, cholesky_banded
 from scipy.signal import savgol_filter
 
-from ..errors import FitWarning, InputError
+from ..errors import FitError, FitWarning, InputError
 from ..fitting import fit_residuals
 from ..results import Provenance, Result, Value, new_axes, values_from_fit
 from ..units import parse_quantity
@@ -939,6 +939,8 @@ def fit_evolution(
     pad: float | tuple[float, float] = 0.0,
     n_steps: int = 200,
     theta: float | str = "crank-nicolson",
+    monte_carlo: int = 0,
+    seed: int | np.random.Generator | None = None,
 ) -> EvolutionFit:
     """Fit D from how a measured profile changed: before → after(s), jointly.
 
@@ -986,6 +988,16 @@ def fit_evolution(
     n_cells, pad, n_steps, theta
         Grid size, domain padding (m; one width or ``(left, right)``), time steps to the
         longest time, time scheme.
+
+    monte_carlo : int
+        If positive, also propagate the noise of the *before* profile (the initial condition,
+        which the least-squares error ignores): refit this many data sets in which the before
+        profile is redrawn with its σ and the after profiles around the best fit with theirs,
+        and report the spread of the refits as the errors (``fit.error_method`` stays
+        ``"jacobian"``; the result's ``provenance.parameters["error_method"]`` says
+        ``"monte-carlo"``). Needs σ on every profile.
+    seed : int or Generator, optional
+        Seed of those draws.
 
     Returns
     -------
@@ -1129,9 +1141,49 @@ def fit_evolution(
          "offsets": offsets, "smooth": smooth, "weights": "sigma" if use_sigma else "unit",
          "layers": {k: v for k, v in layer_kw.items()} if model == "layered" else None},
     )
+    if monte_carlo > 0:
+        values, prov = _monte_carlo_errors(
+            values, prov, before, profs, grid.centres, states + off[:, None], t,
+            int(monte_carlo), seed,
+            dict(D0=fit.value(name), model=model, layers=layers, boundaries=boundaries,
+                 fit_range=fit_range, offsets=offsets, smooth=smooth, n_cells=n_cells, pad=pad,
+                 n_steps=n_steps, theta=theta))
     return EvolutionFit(
         values=values, provenance=prov, fit=fit,
         title=f"D*_eff from the evolution of a tracer profile ({len(profs)} time(s), {model})",
         before=before, afters=profs, times=t, x_model=grid.centres, initial=C_init,
         simulated=states + off[:, None], offsets=off, model=model,
     )
+
+
+def _monte_carlo_errors(values, prov, before, afters, x_model, simulated, times, n, seed,
+                        kwargs):
+    """Errors of an evolution fit from refits of redrawn before and after profiles."""
+    if before.sigma is None or any(p.sigma is None for p in afters):
+        raise InputError("Monte-Carlo errors need σ on every profile", field="monte_carlo",
+                         expected="profiles with sigma (counts), or monte_carlo=0")
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {k: [] for k in values}
+
+    def redraw(p: Profile, centre) -> Profile:
+        return Profile(x=p.x, fraction=centre + rng.normal(size=p.x.size) * p.sigma,
+                       sigma=p.sigma, source=p.source)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        for _ in range(n):
+            b = redraw(before, before.fraction)
+            a = [redraw(p, np.interp(p.x, x_model, sim))
+                 for p, sim in zip(afters, simulated, strict=True)]
+            try:
+                refit = fit_evolution(b, a, times, **kwargs)
+            except FitError:
+                continue
+            for k in values:
+                draws[k].append(refit.values[k].value)
+    if min(len(v) for v in draws.values()) < 2:
+        raise FitError("Monte-Carlo refits of the evolution failed")
+    out = {k: Value(v.name, v.value, float(np.std(draws[k], ddof=1)), v.unit, v.symbol)
+           for k, v in values.items()}
+    params = {**prov.parameters, "error_method": "monte-carlo", "monte_carlo": n}
+    return out, Provenance(method=prov.method, inputs=prov.inputs, parameters=params)
