@@ -218,6 +218,11 @@ parameters = {{ from_method = "tracer.evolve", value = "D" }}
 
 [[samples.analyses]]
 method = "transport.arrhenius"
+label = "Curvature test of D*_eff (two-segment, VTF)"
+parameters = {{ from_method = "tracer.evolve", value = "D", compare = true }}
+
+[[samples.analyses]]
+method = "transport.arrhenius"
 label = "Arrhenius of D_bulk (NMR table)"
 measurements = ["nmr-bulk"]
 

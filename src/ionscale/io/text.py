@@ -364,6 +364,17 @@ def unit_scale(unit: str) -> tuple[str, float] | None:
     return None
 
 
+def _merge_unit_tokens(tokens: list[str]) -> list[str]:
+    """Rejoin ``T (K)`` or ``x [µm]`` that a whitespace split cut in two."""
+    merged: list[str] = []
+    for t in tokens:
+        if merged and t[:1] in "([":
+            merged[-1] += " " + t
+        else:
+            merged.append(t)
+    return merged
+
+
 def _header_names(line: str, delimiter: str | None, ncols: int,
                   comment: str | Sequence[str]) -> tuple[str, ...] | None:
     text = line.strip()
@@ -376,6 +387,7 @@ def _header_names(line: str, delimiter: str | None, ncols: int,
     candidates = [split_line(text, delimiter)]
     if delimiter is None:
         candidates.append([f.strip() for f in re.split(r"\t|\s{2,}", text) if f.strip()])
+        candidates.append(_merge_unit_tokens(text.split()))
     for names in candidates:
         if len(names) == ncols and all(n and parse_float(n) is None for n in names):
             return tuple(names)

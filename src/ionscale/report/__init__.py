@@ -48,21 +48,23 @@ def _fit_row(result: dict[str, Any]) -> dict[str, str] | None:
             "error_method": fit.get("error_method", "jacobian")}
 
 
+def _quantity_text(key: str, value: Any) -> str:
+    """A stored SI condition or property as the field writes it (temperature in °C)."""
+    from ..campaign import CONDITION_UNITS
+
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return f"{key} = {value}"
+    if key == "temperature":
+        return f"{key} = {value - 273.15:.4g} °C"
+    unit = CONDITION_UNITS.get(key)
+    if unit is None:
+        return f"{key} = {value:.4g}"
+    v, label = to_field(value, unit)
+    return f"{key} = {format_value(v, None, label)}"
+
+
 def _conditions_text(conditions: dict[str, Any]) -> str:
-    units = {"temperature": ("K", lambda v: f"{v - 273.15:.4g} °C"),
-             "time": ("s", None), "pixel_size": ("m", None)}
-    parts = []
-    for key, value in (conditions or {}).items():
-        if key in units and isinstance(value, int | float):
-            unit, special = units[key]
-            if special is not None:
-                parts.append(f"{key} = {special(value)}")
-            else:
-                v, label = to_field(value, unit)
-                parts.append(f"{key} = {v:.4g} {label}")
-        else:
-            parts.append(f"{key} = {value}")
-    return ", ".join(parts)
+    return ", ".join(_quantity_text(k, v) for k, v in (conditions or {}).items())
 
 
 def build_context(store, title: str) -> dict[str, Any]:
@@ -99,7 +101,8 @@ def build_context(store, title: str) -> dict[str, Any]:
             })
         n_analyses += len(analyses)
         samples.append({"name": s["name"], "description": s.get("description", ""),
-                        "properties": {k: v for k, v in (s.get("properties") or {}).items()},
+                        "properties": {k: _quantity_text(k, v).split(" = ", 1)[1]
+                                       for k, v in (s.get("properties") or {}).items()},
                         "measurements": measurements, "analyses": analyses})
     return {"title": title, "samples": samples, "n_analyses": n_analyses,
             "version": __version__, "database": str(store.path),

@@ -843,7 +843,8 @@ def fit_profile(
         values=values,
         provenance=Provenance.build(f"tracer.profile.{spec.name}", files, parameters),
         fit=fit,
-        title=f"{spec.title}, t = {t:g} s" + (f" ({profile.source})" if profile.source else ""),
+        title=f"{spec.title}, t = {t:g} s"
+        + (f" ({os.path.basename(profile.source)})" if profile.source else ""),
         x=x_all, fraction=y_all, sigma=s_all if total is None else _scatter(sigma, used),
         used=used, model_name=spec.name, time=t,
         parameters=params, x_fit=x_fit, y_fit=y_fit,

@@ -21,7 +21,6 @@ Everything is returned in SI (K, m² s⁻¹, S m⁻¹). Columns without a unit n
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -148,19 +147,6 @@ class ArrheniusTable:
                              files=[self.source], **kwargs)
 
 
-def _split_line(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is not None:
-        return [c.strip() for c in line.split(delimiter)]
-    tokens = line.split()
-    merged: list[str] = []
-    for t in tokens:  # keep "T (K)" together in whitespace-delimited headers
-        if merged and t[:1] in "([":
-            merged[-1] += " " + t
-        else:
-            merged.append(t)
-    return merged
-
-
 def read_arrhenius_table(
     path: str | os.PathLike,
     *,
@@ -210,61 +196,37 @@ def read_arrhenius_table(
     >>> table.T, table.y                                            # doctest: +SKIP
     (array([295.15, 373.15]), array([3.0e-13, 6.0e-12]))
     """
+    from ..io.text import read_table
+
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            raw = fh.read().splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=path,
-                         expected="a readable text file") from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=path,
-                         expected="a delimited text table") from None
-    metadata: dict[str, Any] = {}
-    header = None
-    header_line = 0
-    rows: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(raw, start=1):
-        text = line.strip()
-        if not text:
-            continue
-        if text.startswith("#"):
-            m = re.match(r"^#\s*([^:=]+?)\s*[:=]\s*(.*)$", text)
-            if m and header is None:
-                metadata[m.group(1)] = m.group(2).strip()
-            continue
-        if header is None:
-            if delimiter is None:
-                delimiter = next((d for d in ("\t", ",", ";") if d in text), None)
-            header = _split_line(text, delimiter)
-            header_line = number
-            continue
-        rows.append((number, _split_line(text, delimiter)))
-    if header is None:
+    if not os.path.isfile(path):
+        raise InputError("cannot read the file (not found)", file=path,
+                         expected="a readable text file")
+    table = read_table(path, delimiter=... if delimiter is None else delimiter)
+    if not table.has_header:
         raise InputError("no header line", file=path,
                          expected="a header such as 'T (K), D (cm2/s)'")
+    metadata: dict[str, Any] = {}
+    for text in table.header:
+        m = re.match(r"^#\s*([^:=]+?)\s*[:=]\s*(.*)$", text)
+        if m:
+            metadata[m.group(1)] = m.group(2).strip()
+    header = list(table.columns)
+    header_line = int(table.lines[0]) - 1 if len(table) else 0
     t_idx, t_kind = _find_temperature(header, T_column, T_unit, path, header_line)
     v_idx, v_kind, v_factor, e_idx, e_kind, e_factor = _find_values(
         header, value_column, error_column, value_unit, path, header_line, exclude=t_idx)
-    if len(rows) < 2:
-        raise InputError(f"{len(rows)} data row(s)", file=path,
+    if len(table) < 2:
+        raise InputError(f"{len(table)} data row(s)", file=path,
                          expected="at least 2 rows of temperature and value")
     cols = [t_idx, v_idx] + ([e_idx] if e_idx is not None else [])
-    data = np.empty((len(rows), len(cols)))
-    for r, (number, cells) in enumerate(rows):
-        if len(cells) != len(header):
-            raise InputError(f"{len(cells)} cells but {len(header)} columns", file=path,
-                             line=number, expected="one cell per header column")
-        for c, idx in enumerate(cols):
-            try:
-                data[r, c] = float(cells[idx])
-            except ValueError:
-                raise InputError(f"cannot read {cells[idx]!r} as a number", file=path,
-                                 line=number, field=header[idx],
-                                 expected="a number") from None
-            if not math.isfinite(data[r, c]):
-                raise InputError(f"{cells[idx]!r} is not finite", file=path, line=number,
-                                 field=header[idx], expected="a finite number")
+    data = table.data[:, cols]
+    for c, idx in enumerate(cols):
+        bad = np.flatnonzero(~np.isfinite(data[:, c]))
+        if bad.size:
+            raise InputError(f"{data[bad[0], c]!r} is not finite", file=path,
+                             line=table.line_of(int(bad[0])), field=header[idx],
+                             expected="a finite number")
     T = data[:, 0]
     if t_kind == "C":
         T = T + ZERO_CELSIUS
