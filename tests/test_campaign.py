@@ -404,3 +404,13 @@ def test_killed_run_leaves_valid_database(tmp_path, lines):
         assert len(db.analyses()) == total
         for row in db.results(method="tracer.evolve", name="D"):
             assert abs(row["value"] - D_ANNEAL) < 0.05 * D_ANNEAL
+
+
+def test_label_is_part_of_the_cache_key():
+    from ionscale.campaign import Measurement, cache_key
+
+    m = (Measurement("a", "sims-line", (), {}, ("0" * 64,)),)
+    assert cache_key("S", "tracer.profile", {}, m, label="one") != \
+        cache_key("S", "tracer.profile", {}, m, label="two")
+    assert cache_key("S", "tracer.profile", {}, m, label="one") != \
+        cache_key("T", "tracer.profile", {}, m, label="one")

@@ -184,3 +184,13 @@ def test_exact_line_is_recovered_for_any_coefficients(a, b):
         res = fit_curve(line, x, a * x + b, {"a": 0.1, "b": 0.1})
     assert res.value("a") == pytest.approx(a, abs=1e-6)
     assert res.value("b") == pytest.approx(b, abs=1e-6)
+
+
+def test_wrong_model_with_absolute_sigma_warns_about_chi2():
+    x = np.linspace(0, 1, 30)
+    y = np.sin(6 * x)
+    with pytest.warns(FitWarning, match="reduced χ²"):
+        fit_curve(line, x, y, {"a": 1, "b": 0}, sigma=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)
+        fit_curve(line, x, 2 * x + 0.01 * np.cos(40 * x), {"a": 1, "b": 0}, sigma=0.01)

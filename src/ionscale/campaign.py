@@ -381,13 +381,15 @@ def _with_hashes(m: Measurement) -> Measurement:
 
 
 def cache_key(sample: str, method: str, parameters: Mapping[str, Any],
-              measurements: Iterable[Measurement], upstream: Iterable[str] = ()) -> str:
-    """Content hash of an analysis: sample, method, parameters, input file hashes, conditions,
-    upstream analyses' keys and the ionscale version."""
+              measurements: Iterable[Measurement], upstream: Iterable[str] = (),
+              label: str = "") -> str:
+    """Content hash of an analysis: sample, label, method, parameters, input file hashes,
+    conditions, upstream analyses' keys and the ionscale version."""
     from . import __version__
 
     payload = {
         "sample": sample,
+        "label": label,
         "method": method,
         "parameters": json_safe(parameters),
         "inputs": [{"technique": m.technique, "sha256": list(m.hashes),
@@ -490,7 +492,7 @@ def run_campaign(
                 spec = specs[entry.method]
                 used = tuple(measured[n] for n in entry.measurements)
                 key = cache_key(sample.name, entry.method, entry.parameters, used,
-                                earlier if spec.uses_results else ())
+                                earlier if spec.uses_results else (), label=entry.label)
                 earlier.append(key)
                 label = f"{sample.name}: {entry.label}"
                 if bar is not None:

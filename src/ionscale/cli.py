@@ -31,8 +31,11 @@ def print_result(result, as_json: bool, plot: str | None = None) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
         ax = result.plot()
         ax.figure.savefig(plot, dpi=150)
+        plt.close(ax.figure)
         if not as_json:
             print(f"figure: {plot}")
 
@@ -119,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IonscaleError as exc:
         print(f"ionscale: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -299,6 +299,11 @@ def fit_residuals(
                       "meaningful", FitWarning, stacklevel=2)
     if not sol.success:
         warnings.warn(f"fit did not converge: {sol.message}", FitWarning, stacklevel=2)
+    if absolute_sigma and dof > 0 and _chi2_tail(chi2, dof) < 1e-6:
+        warnings.warn(f"reduced χ² = {chi2 / dof:.3g} with {dof} degrees of freedom: the model "
+                      "does not describe the data within their errors (check fixed parameters "
+                      "and the noise model); the standard errors are too small",
+                      FitWarning, stacklevel=2)
     if absolute_sigma:
         aic = chi2 + 2 * k
         bic = chi2 + k * math.log(n)
@@ -312,6 +317,13 @@ def fit_residuals(
         aic=aic, bic=bic, absolute_sigma=absolute_sigma, success=bool(sol.success),
         message=str(sol.message), nfev=int(sol.nfev),
     )
+
+
+def _chi2_tail(chi2: float, dof: int) -> float:
+    """Probability of a χ² at least this large for a correct model with true σ."""
+    from scipy.stats import chi2 as chi2_dist
+
+    return float(chi2_dist.sf(chi2, dof))
 
 
 def _central_jacobian(fun, q: np.ndarray, r: np.ndarray) -> np.ndarray:

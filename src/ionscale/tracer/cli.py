@@ -120,7 +120,11 @@ def _gb(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        batch.plot().figure.savefig(args.plot, dpi=150)
+        import matplotlib.pyplot as plt
+
+        fig = batch.plot().figure
+        fig.savefig(args.plot, dpi=150)
+        plt.close(fig)
     return 0
 
 

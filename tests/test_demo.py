@@ -1,0 +1,117 @@
+"""The bundled demo campaign: it runs end to end and recovers the physics it was built with."""
+
+import pytest
+
+from ionscale.campaign import load_campaign, run_campaign
+from ionscale.cli import main
+from ionscale.datasets.demo import ANNEAL_TEMPERATURES_C, DEMO_HAVEN, write_demo_files
+from ionscale.datasets.synthetic import LLTO, llto_diffusivities
+from ionscale.store import Store
+from ionscale.units import EV
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    path = write_demo_files(folder)
+    n = sum(len(v) for v in load_campaign(path).analyses.values())
+    summary = run_campaign(path, progress=False)
+    store = Store(summary.database, create=False)
+    yield {"path": path, "summary": summary, "db": store, "n": n}
+    store.close()
+
+
+def value(db, method, name, label=None, sample=None):
+    rows = [r for r in db.results(method=method, name=name, sample=sample)
+            if label is None or r["label"] == label]
+    assert len(rows) == 1, [(r["label"], r["value"]) for r in rows]
+    return rows[0]
+
+
+def test_all_analyses_ran(demo):
+    s, n = demo["summary"], demo["n"]
+    assert n >= 13
+    assert s.failed == ()
+    assert len(s.ran) == n and s.skipped == ()
+    assert s.report.is_file() and s.report.stat().st_size > 50_000
+    db = demo["db"]
+    assert len(db.analyses()) == demo["n"]
+    assert all(db.figures(a["id"]) for a in db.analyses())
+    html = s.report.read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') == n
+    assert "http://" not in html and "https://" not in html
+
+
+def test_storage_deff(demo):
+    """D*_eff from 2 and 6 weeks of storage at 22 °C: the series-model D_eff that made it."""
+    row = value(demo["db"], "tracer.evolve", "D",
+                label="D*_eff from 2 and 6 weeks of storage at 22 °C")
+    truth = float(llto_diffusivities(LLTO["T_ref"])["D_eff"])
+    assert row["value"] == pytest.approx(truth, rel=0.10)
+    assert abs(row["value"] - truth) < 3 * row["error"]
+    assert row["temperature_K"] == pytest.approx(295.15)
+
+
+@pytest.mark.parametrize("tc", ANNEAL_TEMPERATURES_C)
+def test_anneal_deff(demo, tc):
+    row = value(demo["db"], "tracer.evolve", "D", label=f"D*_eff from anneal at {tc:g} °C")
+    assert row["temperature_K"] == pytest.approx(tc + 273.15)
+    truth = float(llto_diffusivities(tc + 273.15)["D_eff"])
+    assert row["value"] == pytest.approx(truth, rel=0.05)
+
+
+def test_arrhenius_of_deff(demo):
+    row = value(demo["db"], "transport.arrhenius", "Ea", label="Arrhenius of D*_eff")
+    ea = row["value"] / EV
+    assert 0.35 < ea < 0.45
+    assert row["field_unit"] == "eV" and row["field_value"] == pytest.approx(ea)
+
+
+def test_arrhenius_of_nmr_table(demo):
+    row = value(demo["db"], "transport.arrhenius", "Ea", label="Arrhenius of D_bulk (NMR table)")
+    assert abs(row["value"] - LLTO["Ea_bulk"] * EV) < 3 * row["error"]
+
+
+def test_haven_ratio(demo):
+    db = demo["db"]
+    hr = value(db, "transport.haven", "H_R")
+    assert abs(hr["value"] - DEMO_HAVEN) < 3 * hr["error"]
+    assert 0 < hr["error"] < 0.2 * hr["value"]
+    mean = value(db, "transport.haven", "H_R_mean")
+    assert abs(mean["value"] - DEMO_HAVEN) < 3 * mean["error"]
+    # both grain-boundary lines have the grain-boundary activation energy
+    for name in ("Ea_tracer", "Ea_sigma"):
+        ea = value(db, "transport.haven", name)
+        assert ea["value"] / EV == pytest.approx(LLTO["Ea_gb"], abs=0.03)
+
+
+def test_grain_boundaries(demo):
+    db = demo["db"]
+    g = value(db, "tracer.gb", "D_gb_over_delta_weighted")
+    assert abs(g["value"] - LLTO["D_gb_over_delta"]) < 3 * g["error"]
+    assert value(db, "tracer.gb", "n_boundaries")["value"] >= 30
+    series = value(db, "transport.series", "D_eff")
+    truth = float(llto_diffusivities(LLTO["T_ref"])["D_eff"])
+    assert abs(series["value"] - truth) < 2 * series["error"]
+
+
+def test_exchange_profile(demo):
+    row = value(demo["db"], "tracer.profile", "D", label="erfc fit after 110 h exchange")
+    truth = 3.0 * float(llto_diffusivities(LLTO["T_ref"])["D_eff"])  # the demo's exchange D
+    assert abs(row["value"] - truth) < 3 * row["error"]
+
+
+def test_real_18o_exchange_fit(demo):
+    db = demo["db"]
+    d = value(db, "tracer.profile", "D", sample="De Souza 18O exchange (real data)")
+    assert d["value"] == pytest.approx(4.0e-12, rel=0.05)
+    assert 0 < d["error"] < 0.05 * d["value"]
+    k = value(db, "tracer.profile", "k", sample="De Souza 18O exchange (real data)")
+    assert k["unit"] == "m/s" and k["value"] > 0
+
+
+def test_demo_rerun_skips_everything(demo, capsys):
+    assert main(["run", str(demo["path"]), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"ran 0, skipped {demo['n']} unchanged, failed 0" in out
+    assert len(demo["db"].analyses()) == demo["n"]
