@@ -69,3 +69,23 @@ def test_format_value_keeps_value_within_rounding(value, rel):
     central = float(body.split("±")[0])
     exponent = int(text.split("e")[-1]) if text.startswith("(") else 0
     assert central * 10.0**exponent == pytest.approx(value, rel=rel)
+
+
+@pytest.mark.parametrize(
+    ("label", "si", "factor"),
+    [("cm2/s", "m^2/s", 1e-4), ("cm2 s-1", "m^2/s", 1e-4), ("cm^2/s", "m^2/s", 1e-4),
+     ("mS cm-1", "S/m", 0.1), ("S/cm", "S/m", 100.0), ("µm", "m", 1e-6), ("micron", "m", 1e-6),
+     ("Å", "m", 1e-10), ("nm", "m", 1e-9), ("min", "s", 60.0), ("h", "s", 3600.0)],
+)
+def test_unit_labels_from_files(label, si, factor):
+    from ionscale.units import unit_factor
+
+    assert unit_factor(label, si) == pytest.approx(factor, rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize(("label", "si"), [("Counts", "m"), ("a.u.", "m"), ("K", "m"),
+                                           ("cm2/s", "S/m"), ("", "m")])
+def test_non_units_and_wrong_dimensions_are_none(label, si):
+    from ionscale.units import unit_factor
+
+    assert unit_factor(label, si) is None

@@ -130,6 +130,59 @@ def parse_quantity(
         ) from None
 
 
+_EXPONENT = re.compile(r"(?<=[A-Za-z])(-?\d+)")
+_AFTER_EXPONENT = re.compile(r"(\*\*-?\d+)(?=[A-Za-z])")
+_ALIASES = {"micron": "um", "microns": "um", "sec": "s", "Å": "angstrom", "A": "angstrom",
+            "a.u.": "", "%": ""}
+
+
+@lru_cache(maxsize=512)
+def unit_factor(label: str, si_unit: str) -> float | None:
+    """Factor from a unit *label as files write it* to an SI unit, or None if it is not one.
+
+    File headers spell units loosely: ``cm2/s``, ``cm2 s-1``, ``cm^2/s``, ``S/cm``,
+    ``mS cm-1``, ``µm``, ``um``, ``micron``, ``Å``, ``min``. This is the one place such labels
+    are converted (through pint); readers ask it instead of keeping tables of their own.
+    Offset units (°C) are not handled here: temperatures are a reader's business.
+
+    Parameters
+    ----------
+    label : str
+        The unit text from a header, e.g. ``"cm2/s"``.
+    si_unit : str
+        The SI unit wanted (a key of :data:`FIELD_UNITS`).
+
+    Returns
+    -------
+    float or None
+        ``f`` such that ``value_SI = f · value``; None when ``label`` is not a unit of that
+        dimension.
+
+    Examples
+    --------
+    >>> unit_factor("cm2/s", "m^2/s")
+    0.0001
+    >>> unit_factor("mS cm-1", "S/m")
+    0.1
+    >>> unit_factor("Counts", "m") is None
+    True
+    """
+    text = label.strip()
+    text = _ALIASES.get(text, text)
+    if not text:
+        return None
+    for a, b in (("μ", "u"), ("µ", "u"), ("²", "2"), ("³", "3"), ("⁻¹", "-1"), ("·", " "),
+                 ("^", ""), ("**", ""), ("Å", "angstrom")):
+        text = text.replace(a, b)
+    text = _AFTER_EXPONENT.sub(r"\1 ", _EXPONENT.sub(r"**\1", text))
+    ureg = registry()
+    try:
+        quantity = ureg.Quantity(1.0, ureg.parse_units(text))
+        return float(quantity.to(_pint_unit(si_unit)).magnitude)
+    except Exception:  # pint raises several unrelated types for labels that are not units
+        return None
+
+
 def to_field(value: float, si_unit: str) -> tuple[float, str]:
     """Convert an SI magnitude to the unit the field quotes, returning ``(value, label)``."""
     label, factor = FIELD_UNITS.get(si_unit, (si_unit, 1.0))

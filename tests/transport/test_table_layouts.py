@@ -38,3 +38,23 @@ def test_table_without_header_is_refused(tmp_path):
     path.write_text("300 1e-9\n400 1e-8\n")
     with pytest.raises(InputError, match="header"):
         read_arrhenius_table(path)
+
+
+@pytest.mark.parametrize(
+    ("header", "quantity", "factor"),
+    [
+        ("T_C,D_eff_m2s", "D", 1.0),
+        ("T_C,D_cm2s", "D", 1e-4),
+        ("T_C,D (cm^2 s^-1)", "D", 1e-4),
+        ("T_C,D (cm² s⁻¹)", "D", 1e-4),
+        ("T_K,sigma_Scm", "sigma", 1e2),
+        ("T_K,sigma (mS cm-1)", "sigma", 1e-1),
+        ("T_K,sigma (µS/cm)", "sigma", 1e-4),
+    ],
+)
+def test_unit_spellings_of_value_columns(tmp_path, header, quantity, factor):
+    path = tmp_path / "h.csv"
+    path.write_text(f"{header}\n300,2.0\n400,3.0\n", encoding="utf-8")
+    t = read_arrhenius_table(path)
+    assert t.quantity == quantity
+    assert t.y == pytest.approx([2.0 * factor, 3.0 * factor], rel=1e-12, abs=0)

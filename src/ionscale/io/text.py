@@ -20,19 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..units import unit_factor
 
 #: Delimiters tried by :func:`sniff_delimiter`, in order of preference (``None`` = whitespace).
 DELIMITERS: tuple[str | None, ...] = ("\t", ";", ",", None)
 
 #: Length units that may appear in a column name, with their size in m.
-LENGTH_UNITS: dict[str, float] = {
-    "m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "micron": 1e-6,
-    "microns": 1e-6, "nm": 1e-9, "a": 1e-10, "å": 1e-10, "angstrom": 1e-10, "pm": 1e-12,
-}
-
-#: Time units that may appear in a column name, with their size in s.
-TIME_UNITS: dict[str, float] = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0}
-
 _BRACKET_UNIT = re.compile(r"^(?P<name>.*?)\s*[\(\[\{]\s*(?P<unit>[^\)\]\}]*?)\s*[\)\]\}]\s*$")
 _SLASH_UNIT = re.compile(r"^(?P<name>.*?\S)\s*/\s*(?P<unit>[^/\s]+)$")
 _SUFFIX_UNIT = re.compile(r"^(?P<name>.*?\S)[_\s]+(?P<unit>[A-Za-zµμÅå]+)$")
@@ -340,27 +333,21 @@ def split_unit(name: str) -> tuple[str, str | None]:
     if m:
         return m.group("name").strip(), m.group("unit").strip()
     m = _SUFFIX_UNIT.match(text)
-    if m and _unit_key(m.group("unit")) in (LENGTH_UNITS.keys() | TIME_UNITS.keys()):
+    if m and unit_scale(m.group("unit")) is not None:
         return m.group("name").strip(), m.group("unit")
     return text, None
-
-
-def _unit_key(unit: str) -> str:
-    return unit.strip().replace("μ", "µ").lower()
 
 
 def unit_scale(unit: str) -> tuple[str, float] | None:
     """``("length", metres per unit)`` or ``("time", seconds per unit)`` for a unit label.
 
-    Returns None for anything else (``Counts``, ``a.u.``, ``%``).
+    Returns None for anything else (``Counts``, ``a.u.``, ``%``). The conversion itself is
+    :func:`ionscale.units.unit_factor`, the one place unit labels are read.
     """
-    key = _unit_key(unit)
-    if key in LENGTH_UNITS:
-        return "length", LENGTH_UNITS[key]
-    if key.replace("µ", "u") in LENGTH_UNITS:
-        return "length", LENGTH_UNITS[key.replace("µ", "u")]
-    if key in TIME_UNITS:
-        return "time", TIME_UNITS[key]
+    for kind, si in (("length", "m"), ("time", "s")):
+        factor = unit_factor(unit, si)
+        if factor is not None:
+            return kind, factor
     return None
 
 

@@ -30,23 +30,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..units import ZERO_CELSIUS
+from ..units import ZERO_CELSIUS, unit_factor
 
-#: normalised unit -> (quantity, factor to SI). Quantities: "K", "C", "invK" (1000/T in K⁻¹
-#: handled separately), "D" (m² s⁻¹), "sigma" (S m⁻¹), "rel" (relative, fraction).
+#: temperature and relative-error spellings (normalised) -> (kind, factor). D and σ units are
+#: read by :func:`ionscale.units.unit_factor`, the one place unit labels are converted.
 _UNITS: dict[str, tuple[str, float]] = {
     "k": ("K", 1.0), "kelvin": ("K", 1.0),
     "c": ("C", 1.0), "°c": ("C", 1.0), "degc": ("C", 1.0), "celsius": ("C", 1.0),
     "degreesc": ("C", 1.0), "deg": ("C", 1.0),
-    "cm2/s": ("D", 1e-4), "cm2s-1": ("D", 1e-4), "cm2s": ("D", 1e-4), "cm2/sec": ("D", 1e-4),
-    "m2/s": ("D", 1.0), "m2s-1": ("D", 1.0), "m2s": ("D", 1.0),
-    "mm2/s": ("D", 1e-6), "mm2s-1": ("D", 1e-6),
-    "um2/s": ("D", 1e-12), "µm2/s": ("D", 1e-12), "um2s-1": ("D", 1e-12),
-    "s/cm": ("sigma", 1e2), "scm-1": ("sigma", 1e2), "scm": ("sigma", 1e2),
-    "ms/cm": ("sigma", 1e-1), "mscm-1": ("sigma", 1e-1), "mscm": ("sigma", 1e-1),
-    "us/cm": ("sigma", 1e-4), "µs/cm": ("sigma", 1e-4), "uscm-1": ("sigma", 1e-4),
-    "s/m": ("sigma", 1.0), "sm-1": ("sigma", 1.0), "sm": ("sigma", 1.0),
-    "ms/m": ("sigma", 1e-3), "msm-1": ("sigma", 1e-3),
     "%": ("rel", 0.01), "percent": ("rel", 0.01),
 }
 _T_NAMES = ("t", "temp", "temperature", "tk", "tc")
@@ -68,6 +59,14 @@ def _lookup_unit(text: str) -> tuple[str, float] | None:
         return _UNITS[u]
     if u in ("1/k", "k-1", "1000/k", "10-3k-1"):
         return ("invK", 1.0)
+    label = text.replace("_", "/")  # "cm2_s" as written in snake-case headers
+    # run-together shorthands of column names: D_eff_m2s, sigma_Scm
+    label = re.sub(r"(m2)s$", r"\1/s", label)
+    label = re.sub(r"(?i)(m?|u|µ)s\s*cm(-1)?$", lambda m: f"{m.group(1)}S/cm", label)
+    for kind, si in (("D", "m^2/s"), ("sigma", "S/m")):
+        factor = unit_factor(label, si)
+        if factor is not None:
+            return kind, factor
     return None
 
 
