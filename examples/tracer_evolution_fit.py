@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 from scipy.special import erfc  # noqa: E402
 
 from ionscale.tracer.data import Profile  # noqa: E402
-from ionscale.tracer.numerical import fit_evolution, simulate_profile  # noqa: E402
+from ionscale.tracer.evolution import fit_evolution  # noqa: E402
+from ionscale.tracer.numerical import simulate_profile  # noqa: E402
 from ionscale.units import parse_quantity  # noqa: E402
 
 rng = np.random.default_rng(0)

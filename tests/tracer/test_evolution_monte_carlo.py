@@ -4,7 +4,7 @@ import pytest
 from ionscale.datasets.synthetic import exchange_and_anneal_lines
 from ionscale.errors import InputError
 from ionscale.tracer.data import Profile
-from ionscale.tracer.numerical import fit_evolution
+from ionscale.tracer.evolution import fit_evolution
 
 
 @pytest.fixture(scope="module")

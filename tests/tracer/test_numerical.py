@@ -15,10 +15,9 @@ from scipy.special import erfc, erfcx  # noqa: E402
 
 from ionscale.errors import InputError  # noqa: E402
 from ionscale.tracer.data import Profile  # noqa: E402
+from ionscale.tracer.evolution import EvolutionFit, fit_evolution  # noqa: E402
 from ionscale.tracer.numerical import (  # noqa: E402
-    EvolutionFit,
     Grid,
-    fit_evolution,
     interpolate,
     layered_diffusivity,
     series_diffusivity,

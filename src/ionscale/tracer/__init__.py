@@ -9,6 +9,7 @@
 
 from ..io.sims import read_map, read_profile
 from .data import CountMap, FractionMap, Profile
+from .evolution import EvolutionFit, fit_evolution
 from .fraction import (
     NATURAL_ABUNDANCE,
     FractionMapResult,
@@ -28,9 +29,7 @@ from .grain_boundary import (
     gb_diffusivity_from_step,
 )
 from .numerical import (
-    EvolutionFit,
     Grid,
-    fit_evolution,
     layered_diffusivity,
     series_diffusivity,
     simulate_profile,

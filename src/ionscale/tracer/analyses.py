@@ -19,8 +19,8 @@ from __future__ import annotations
 from ..campaign import AnalysisContext, Measurement, Param, analysis
 from ..io.sims import read_map, read_profile
 from ..tracer.data import Profile
+from .evolution import fit_evolution
 from .fraction import FractionMapResult, fraction_map
-from .numerical import fit_evolution
 from .profiles import fit_profile
 
 _READ = {

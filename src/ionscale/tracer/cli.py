@@ -72,7 +72,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _evolve(args: argparse.Namespace) -> int:
-    from .numerical import fit_evolution
+    from .evolution import fit_evolution
 
     if len(args.time) != len(args.after):
         raise InputError(f"{len(args.after)} after-profiles but {len(args.time)} --time values",
