@@ -366,3 +366,14 @@ def test_run_bad_campaign(capsys, tmp_path):
     err = fails(capsys, "run", path, "--no-progress")
     assert str(path) in err and "samples[0].analyses[0].method" in err
     assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_methods_lists_every_analysis_with_units(capsys):
+    from ionscale.cli import main
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    for name in ("tracer.profile", "tracer.evolve", "tracer.gb", "transport.haven"):
+        assert f"{name}:" in out
+    assert "D_bulk [m^2/s]" in out
+    assert main(["methods", "nope.nothing"]) == 2

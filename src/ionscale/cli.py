@@ -63,6 +63,27 @@ def _demo(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _methods(args: argparse.Namespace) -> int:
+    from .campaign import registry
+
+    specs = registry()
+    names = [args.method] if args.method else sorted(specs)
+    for name in names:
+        if name not in specs:
+            raise InputError(f"no analysis {name!r}", field="method",
+                             expected=f"one of {sorted(specs)}")
+        spec = specs[name]
+        techniques = ", ".join(spec.techniques) or "any (or none)"
+        print(f"{name}: {spec.doc}\n  measurements: {techniques}")
+        for pname, param in spec.parameters.items():
+            default = "required" if param.required else f"default {param.default!r}"
+            unit = f" [{param.unit or '-'}]" if param.unit is not None else ""
+            choices = f" one of {list(param.choices)}" if param.choices else ""
+            print(f"  {pname}{unit}: {param.doc} ({default}){choices}")
+        print()
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
@@ -90,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-output", help="demo folder (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("methods", help="list the campaign analyses and their parameters")
+    p.add_argument("method", nargs="?", help="one analysis, e.g. tracer.gb")
+    p.set_defaults(func=_methods)
 
     p = sub.add_parser("report", help="write the HTML report of a results database")
     p.add_argument("database", help="results database (SQLite)")
