@@ -424,9 +424,6 @@ def figure_png(result: Result) -> bytes | None:
     """Render ``result.plot()`` to PNG bytes (None if the result cannot plot)."""
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     try:
@@ -519,6 +516,8 @@ def run_campaign(
                     ran.append(label)
                 except IonscaleError as exc:
                     failed.append((label, str(exc)))
+                except Exception as exc:  # a bug in one analysis must not stop the campaign
+                    failed.append((label, f"{type(exc).__name__}: {exc}"))
                 if bar is not None:
                     bar.update()
     if bar is not None:

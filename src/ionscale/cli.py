@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ionscale`` console command."""
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the command writes figures, never opens windows
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

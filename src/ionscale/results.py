@@ -267,10 +267,6 @@ def new_axes(ax=None, *, figsize=(5.0, 3.6)):
     """Return ``ax`` or a fresh Axes on a new figure (for ``plot(ax=None)``)."""
     if ax is not None:
         return ax
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
-        pass
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")

@@ -106,7 +106,7 @@ def fraction_analysis(ctx: AnalysisContext) -> FractionMapResult:
 )
 def profile_analysis(ctx: AnalysisContext):
     """Analytic diffusion-profile fit (D*, k*) of one line scan or depth profile."""
-    m = ctx.measurements[0] if len(ctx.measurements) == 1 else ctx.measurement()
+    m = ctx.measurement()
     p = ctx.parameters
     return fit_profile(read_line(ctx, m), model=p["model"], time=_time(ctx, m),
                        surface=p["surface"], background=p["background"], source=p["source"],
