@@ -14,19 +14,18 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ionscale.campaign import load_campaign, run_campaign
-from ionscale.datasets.synthetic import exchange_and_anneal_lines, write_profile
+from ionscale.datasets.synthetic import write_profile, write_storage_study
 from ionscale.errors import InputError
 from ionscale.store import Store
-from ionscale.units import BOLTZMANN_EV, EV
+from ionscale.units import EV
 
-D_EXCHANGE = 6.6e-13  # m^2/s, during the 110 h exchange
-D_ANNEAL = 2.2e-13  # m^2/s, during 2 weeks of storage
-EA_TABLE = 0.30  # eV, of the Arrhenius table
-D0_TABLE = 4.5e-7  # m^2/s
+D_EXCHANGE = STORAGE_STUDY["D_exchange"]  # m^2/s, during the 110 h exchange
+D_ANNEAL = STORAGE_STUDY["D_anneal"]  # m^2/s, during 2 weeks of storage
+EA_TABLE = STORAGE_STUDY["Ea"]  # eV, of the Arrhenius table
+D0_TABLE = STORAGE_STUDY["D0"]  # m^2/s
 
 CAMPAIGN = """\
 [campaign]
@@ -86,24 +85,13 @@ measurements = ["before"]
 
 
 @pytest.fixture(scope="module")
-def lines():
-    return exchange_and_anneal_lines(D_exchange=D_EXCHANGE, exchange_time=110 * 3600.0,
-                                     D_anneal=D_ANNEAL, anneal_times=(14 * 86400.0,), seed=7)
-
-
-def write_table(path: Path, seed: int = 3) -> None:
-    rng = np.random.default_rng(seed)
-    T = np.linspace(295.0, 475.0, 8)
-    D = D0_TABLE * np.exp(-EA_TABLE / (BOLTZMANN_EV * T))
-    rows = [f"{t:.2f}\t{d * (1 + 0.05 * rng.normal()) * 1e4:.6g}\t{0.05 * d * 1e4:.6g}"
-            for t, d in zip(T, D, strict=True)]
-    path.write_text("T (K)\tD (cm2/s)\tD_err (cm2/s)\n" + "\n".join(rows) + "\n")
+def lines(tmp_path_factory):
+    # the profiles the campaign files hold, for the tests that rewrite a file
+    return write_storage_study(tmp_path_factory.mktemp("inputs"))
 
 
 def make_campaign(folder: Path, lines, extra: str = "") -> Path:
-    write_profile(folder / "before.txt", lines.profiles[0], header="after exchange")
-    write_profile(folder / "after.txt", lines.profiles[1], header="after 2 weeks")
-    write_table(folder / "nmr.txt")
+    write_storage_study(folder)
     path = folder / "campaign.toml"
     path.write_text(CAMPAIGN.replace("{extra}", extra), encoding="utf-8")
     return path

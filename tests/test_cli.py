@@ -3,7 +3,6 @@
 import csv
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +10,15 @@ import pytest
 from ionscale.cli import main
 from ionscale.datasets.demo import real_18o_profile_path
 from ionscale.datasets.synthetic import (
-    exchange_and_anneal_lines,
     grain_boundary_map,
     write_count_map,
-    write_profile,
+    write_storage_study,
 )
-from ionscale.units import BOLTZMANN_EV, EV
+from ionscale.units import EV
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-REAL_18O = Path("/work/shared/data/tracer/bayesecr-18O-pH2O-dependent-1.txt")
-D_EXCHANGE, D_ANNEAL = 6.6e-13, 2.2e-13  # m^2/s
-EA, D0 = 0.30, 4.5e-7  # eV, m^2/s
+D_EXCHANGE, D_ANNEAL = STORAGE_STUDY["D_exchange"], STORAGE_STUDY["D_anneal"]  # m^2/s
+EA, D0 = STORAGE_STUDY["Ea"], STORAGE_STUDY["D0"]  # eV, m^2/s
 
 CAMPAIGN = """\
 [campaign]
@@ -57,10 +54,7 @@ measurements = ["nmr"]
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
-    lines = exchange_and_anneal_lines(D_exchange=D_EXCHANGE, exchange_time=110 * 3600.0,
-                                      D_anneal=D_ANNEAL, anneal_times=(14 * 86400.0,), seed=5)
-    write_profile(d / "before.txt", lines.profiles[0], header="after 110 h exchange")
-    write_profile(d / "after.txt", lines.profiles[1], header="after 2 weeks")
+    write_storage_study(d, seed=5)
 
     gb = grain_boundary_map(shape=(120, 48), seed=3)
     write_count_map(d / "map6.txt", gb.counts.counts["6Li"], header="6Li")
@@ -73,12 +67,6 @@ def files(tmp_path_factory):
         for a, b in gb.segments:
             f.write(",".join(f"{v * 1e6:.4f}" for v in (*a, *b)) + "\n")
 
-    rng = np.random.default_rng(1)
-    T = np.linspace(295.0, 475.0, 8)
-    D = D0 * np.exp(-EA / (BOLTZMANN_EV * T))
-    rows = [f"{t:.2f}\t{x * 1e4 * (1 + 0.05 * rng.normal()):.6g}\t{0.05 * x * 1e4:.6g}"
-            for t, x in zip(T, D, strict=True)]
-    (d / "nmr.txt").write_text("T (K)\tD (cm2/s)\tD_err (cm2/s)\n" + "\n".join(rows) + "\n")
     (d / "campaign.toml").write_text(CAMPAIGN, encoding="utf-8")
     return {"dir": d, "gb": gb, "n_segments": len(gb.segments)}
 
@@ -122,7 +110,7 @@ def test_tracer_fit_json(files, capsys):
 
 
 def test_tracer_fit_real_18o(capsys):
-    path = REAL_18O if REAL_18O.is_file() else real_18o_profile_path()
+    path = real_18o_profile_path()
     argv = ["tracer", "fit", str(path), "--model", "exchange", "--time", "5640 s",
             "--x-unit", "cm", "--rows", "0:584"]
     assert main(argv) == 0

@@ -5,16 +5,15 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ionscale.campaign import run_campaign
 from ionscale.cli import main
-from ionscale.datasets.synthetic import exchange_and_anneal_lines, write_profile
+from ionscale.datasets.synthetic import write_storage_study
 from ionscale.report import write_report
 from ionscale.results import Provenance, Result, Value
 from ionscale.store import Store
-from ionscale.units import BOLTZMANN_EV, format_value
+from ionscale.units import format_value
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -67,16 +66,7 @@ LABELS = ("erfc fit", "storage evolution", "NMR Arrhenius")
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    lines = exchange_and_anneal_lines(D_exchange=6.6e-13, exchange_time=110 * 3600.0,
-                                      D_anneal=2.2e-13, anneal_times=(14 * 86400.0,), seed=11)
-    write_profile(folder / "before.txt", lines.profiles[0])
-    write_profile(folder / "after.txt", lines.profiles[1])
-    T = np.linspace(295.0, 475.0, 7)
-    D = 4.5e-7 * np.exp(-0.30 / (BOLTZMANN_EV * T))
-    rng = np.random.default_rng(0)
-    rows = [f"{t:.2f}\t{d * 1e4 * (1 + 0.03 * rng.normal()):.6g}\t{0.03 * d * 1e4:.6g}"
-            for t, d in zip(T, D, strict=True)]
-    (folder / "nmr.txt").write_text("T (K)\tD (cm2/s)\tD_err (cm2/s)\n" + "\n".join(rows))
+    write_storage_study(folder, seed=11, table_points=7, table_error=0.03)
     path = folder / "campaign.toml"
     path.write_text(CAMPAIGN, encoding="utf-8")
     summary = run_campaign(path, progress=False)

@@ -259,3 +259,48 @@ def write_count_map(path, counts: np.ndarray, *, header: str = "") -> None:
     body = "\n".join(" ".join(str(int(v)) for v in row) for row in counts)
     lines = [f"# {line}" for line in header.splitlines()]
     write_text_atomic(path, "\n".join([*lines, body]) + "\n")
+
+
+#: What :func:`write_storage_study` makes its files with (SI; Ea in eV).
+STORAGE_STUDY = {"D_exchange": 6.6e-13, "D_anneal": 2.2e-13, "Ea": 0.30, "D0": 4.5e-7}
+
+
+def write_storage_study(folder, *, seed: int = 7, table_points: int = 8,
+                        table_error: float = 0.05) -> SyntheticLines:
+    """Write a small study into ``folder``: ``before.txt`` (line scan after 110 h of exchange),
+    ``after.txt`` (after 2 weeks closed at the anneal D) and ``nmr.txt`` (a D(T) table with
+    relative errors ``table_error``), made with :data:`STORAGE_STUDY`.
+
+    Parameters
+    ----------
+    folder : path-like
+        Existing folder.
+    seed : int
+        Random seed of counts and table noise.
+    table_points : int
+        Temperatures in the table (295-475 K).
+    table_error : float
+        Relative standard error of the table's D.
+
+    Returns
+    -------
+    SyntheticLines
+        The two profiles written.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    truth = STORAGE_STUDY
+    lines = exchange_and_anneal_lines(D_exchange=truth["D_exchange"], exchange_time=110 * 3600.0,
+                                      D_anneal=truth["D_anneal"], anneal_times=(14 * 86400.0,),
+                                      seed=seed)
+    write_profile(folder / "before.txt", lines.profiles[0], header="after 110 h exchange")
+    write_profile(folder / "after.txt", lines.profiles[1], header="after 2 weeks")
+    rng = np.random.default_rng(seed)
+    T = np.linspace(295.0, 475.0, table_points)
+    D = truth["D0"] * np.exp(-truth["Ea"] / (BOLTZMANN_EV * T))
+    rows = [f"{t:.2f}\t{d * 1e4 * (1 + table_error * rng.normal()):.6g}\t"
+            f"{table_error * d * 1e4:.6g}" for t, d in zip(T, D, strict=True)]
+    write_text_atomic(folder / "nmr.txt",
+                      "T (K)\tD (cm2/s)\tD_err (cm2/s)\n" + "\n".join(rows) + "\n")
+    return lines
