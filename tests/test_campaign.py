@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ionscale.campaign import load_campaign, run_campaign
-from ionscale.datasets.synthetic import write_profile, write_storage_study
+from ionscale.datasets.synthetic import STORAGE_STUDY, write_profile, write_storage_study
 from ionscale.errors import InputError
 from ionscale.store import Store
 from ionscale.units import EV

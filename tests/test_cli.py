@@ -10,6 +10,7 @@ import pytest
 from ionscale.cli import main
 from ionscale.datasets.demo import real_18o_profile_path
 from ionscale.datasets.synthetic import (
+    STORAGE_STUDY,
     grain_boundary_map,
     write_count_map,
     write_storage_study,
