@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..units import format_value, to_field
+from .figures import diffusivity_overview
 
 _TEMPLATE = Path(__file__).with_name("template.html")
 
@@ -100,7 +101,10 @@ def build_context(store, title: str) -> dict[str, Any]:
                                          ensure_ascii=False),
             })
         n_analyses += len(analyses)
+        overview = diffusivity_overview(store.results(sample=s["name"]))
         samples.append({"name": s["name"], "description": s.get("description", ""),
+                        "overview": base64.b64encode(overview).decode("ascii")
+                        if overview else None,
                         "properties": {k: _quantity_text(k, v).split(" = ", 1)[1]
                                        for k, v in (s.get("properties") or {}).items()},
                         "measurements": measurements, "analyses": analyses})
