@@ -1,0 +1,1458 @@
+"""Readers of NMR measurements: PFG echo decays, relaxation times, TopSpin exports.
+
+Every reader returns the data objects of :mod:`ionscale.nmr.data` (or, for TopSpin's T1/T2
+module, :class:`RelaxationCurve`), SI inside: b in s m⁻², g in T m⁻¹, δ and Δ in s, T in K,
+relaxation times in s, frequencies in Hz. Files are opened read-only and never changed.
+
+=============================  ===============================================================
+reader                         input
+=============================  ===============================================================
+:func:`read_pfg_table`         delimited text: a column of gradient g *or* of b, a column of
+                               intensity, optionally one of its error; δ, Δ, nucleus and
+                               temperature from keywords, ``# key: value`` lines or columns
+:func:`read_relaxation_table`  delimited text: temperature (K or °C) and T1/T1ρ/T2 (s, ms...)
+                               or a rate R1/R1ρ/R2 (1/s), optionally an error column
+:func:`read_topspin_relaxation`  TopSpin's T1/T2 relaxation module export (``ct1t2.txt``)
+:func:`read_bruker_pfg`        a Bruker experiment directory (``acqus``, ``ser``,
+                               ``difflist``) of a pseudo-2D diffusion experiment
+=============================  ===============================================================
+
+Layout of a PFG table (:func:`read_pfg_table`)
+----------------------------------------------
+::
+
+    # nucleus: 7Li
+    # delta: 2 ms
+    # Delta: 100 ms
+    # temperature: 120 degC
+    g (G/cm)    I        sigma
+    20          0.998    0.004
+    60          0.955    0.004
+    ...
+
+================  ==========================================  =================================
+column / key      header names (case-insensitive)              units (from the header)
+================  ==========================================  =================================
+gradient g        ``g``, ``gradient``, ``grad``, ``gz``        ``G/cm``, ``T/m``, ``mT/m``...
+b (instead of g)  ``b``, ``b-value``, ``bvalue``, ``k``        ``s/m2``, ``s/mm2``, ``1e9 s/m2``
+intensity         ``I``, ``intensity``, ``signal``, ``S``,     none (any scale)
+                  ``I/I0``, ``S/S0``, ``integral``, ``area``,
+                  ``expt``, ``amplitude``
+error (optional)  ``error``, ``err``, ``sigma``, ``sd``,       as the intensity
+                  ``std``, ``uncertainty``, ``dI``
+δ, Δ (optional)   ``delta``/``δ``/``little delta``;            ``ms``, ``us``, ``s``
+                  ``Delta``/``Δ``/``big delta`` (case matters:
+                  ``delta`` is δ, ``Delta`` is Δ)
+temperature       ``T``, ``temp``, ``temperature``             ``K``, ``°C``/``degC``
+================  ==========================================  =================================
+
+``# key: value`` (or ``key = value``) lines before the numbers give δ, Δ (``# delta: 2 ms``,
+``# Delta: 100 ms``, also ``little delta``/``big delta``/``diffusion time``), ``nucleus``,
+``temperature`` (``# temperature: 120 degC``); quantities are read with
+:func:`ionscale.units.parse_quantity`. Keyword arguments win over columns, columns over
+metadata lines. With a gradient column b = γ²g²δ²(Δ − δ/3) (rectangular pulses,
+:func:`ionscale.nmr.bvalues.b_value`), so δ, Δ and the nucleus are then required.
+
+Layout of a relaxation table (:func:`read_relaxation_table`)
+------------------------------------------------------------
+::
+
+    # nucleus: 7Li
+    # frequency: 155.4 MHz
+    T (K)    T1 (ms)   T1 error (ms)
+    300      120.5     2.1
+    ...
+
+The kind (``T1``, ``T1rho``, ``T2``) comes from the header of the time column (``T1``,
+``T1rho``/``T1ρ``/``T1r``, ``T2``, or rates ``R1``, ``R1rho``, ``R2``, ``1/T1``) unless
+``kind=`` is given. Rates are inverted (T = 1/R, σ_T = σ_R / R²).
+
+Bruker conventions (:func:`read_bruker_pfg`)
+--------------------------------------------
+* Δ = ``D20`` (s), as in Bruker's diffusion pulse programs.
+* δ from ``P30`` (µs): bipolar programs (name containing ``bp``, e.g. ``ledbpgp2s``,
+  ``stebpgp1s``, or no ``PULPROG`` at all) apply a pair of gradient pulses of length P30, so
+  δ = 2·P30; monopolar programs (``stegp1s``, ``ledgp2s``) have δ = P30. ``delta=`` and
+  ``Delta=`` override both.
+* Gradients from ``difflist`` (one value per line, G/cm, Bruker's convention); failing that,
+  from a ``Difframp`` ramp (fractions of the maximum) times ``GPZ6`` (%) times
+  ``gradient_calibration`` (the gradient at 100 %).
+* Processing of each row: digital filter removed (:func:`nmrglue.bruker.remove_digital_filter`,
+  from ``DECIM``/``DSPFVS``/``GRPDLY``), first point halved (FCOR 0.5), zero filled to a power
+  of two at least ``zero_fill`` times the length, FFT (:func:`nmrglue.proc_base.fft`). The
+  chemical-shift axis is ppm = ((SFO1 − SF)·10⁶ + f)/SF with f the offset from the carrier and
+  SF from ``pdata/1/procs`` (else ``BF1``, else SFO1). The region is integrated either after a
+  zero-order phase that makes the integral of the strongest row real and positive
+  (``phase="auto"``, the same phase for every row), after a fixed zero-order phase in degrees,
+  or in magnitude mode (``phase="magnitude"``, biased upwards at low signal-to-noise).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..fitting import fit_curve
+from ..nmr.data import PFGData, RelaxationData
+from ..results import Provenance, Result, new_axes, values_from_fit
+from ..units import ZERO_CELSIUS, parse_quantity, unit_factor
+from .text import read_lines, read_table, split_unit
+
+__all__ = [
+    "RecoveryFit",
+    "RelaxationCurve",
+    "fit_inversion_recovery",
+    "fit_saturation_recovery",
+    "read_bruker_pfg",
+    "read_pfg_table",
+    "read_relaxation_table",
+    "read_topspin_relaxation",
+]
+
+# --------------------------------------------------------------------------------------------
+# unit labels and metadata lines
+# --------------------------------------------------------------------------------------------
+
+_SCALED = re.compile(
+    r"^\s*[x×*]?\s*(?P<num>\d+(?:\.\d*)?[eE][-+]?\d+|10\s*(?:\^|\*\*)\s*\(?[-+]?\d+\)?)"
+    r"\s*(?P<unit>\S.*)$")
+_GAUSS = re.compile(r"(?<![A-Za-z])(?:G|gauss|Gauss)(?![A-Za-z])")
+_CELSIUS = {"°c", "degc", "deg c", "c", "oc", "celsius", "° c", "ºc"}
+_META_LINE = re.compile(r"^\s*[#%;!*]*\s*(?P<key>[^:=#]+?)\s*[:=]\s*(?P<value>\S.*?)\s*$")
+
+
+def _label_factor(label: str, si_unit: str) -> float | None:
+    """Factor from a header's unit label to ``si_unit`` (None if it is not such a unit).
+
+    Adds two spellings to :func:`ionscale.units.unit_factor`: a leading power of ten
+    (``1e9 s/m2``, ``10^9 s/m2``) and the gauss (``G/cm``: pint's gauss is the Gaussian-CGS
+    unit, which does not convert to tesla outside its context; 1 G = 1e-4 T).
+    """
+    text = label.strip()
+    scale = 1.0
+    m = _SCALED.match(text)
+    if m:
+        num = m.group("num").replace(" ", "")
+        if num.startswith("10") and ("^" in num or "**" in num):
+            scale = 10.0 ** int(re.sub(r"[()]", "", re.split(r"\^|\*\*", num)[1]))
+        else:
+            scale = float(num)
+        text = m.group("unit")
+    if len(_GAUSS.findall(text)) == 1 and not re.search(r"/\s*\(?[^/]*\b(?:G|gauss)\b", text):
+        text = _GAUSS.sub("T", text)
+        scale *= 1e-4
+    factor = unit_factor(text, si_unit)
+    return None if factor is None else scale * factor
+
+
+def _parse_metadata(lines: Sequence[str]) -> dict[str, str]:
+    """``key: value`` / ``key = value`` pairs of header lines (keys as written)."""
+    out: dict[str, str] = {}
+    for ln in lines:
+        m = _META_LINE.match(ln)
+        if m:
+            out[m.group("key").strip()] = m.group("value").strip()
+    return out
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower()).strip()
+
+
+def _meta_role(key: str) -> str | None:
+    """Role of a metadata key: delta, Delta, nucleus, temperature, frequency or kind."""
+    raw = key.strip()
+    low = _norm(raw)
+    if raw in ("delta", "δ", "little delta") or low in (
+            "little delta", "small delta", "gradient duration", "gradient pulse length",
+            "gradient length", "pulse length"):
+        return "delta"
+    if raw in ("Delta", "DELTA", "Δ") or low in ("big delta", "diffusion time",
+                                                 "diffusion delay", "large delta"):
+        return "Delta"
+    if low in ("nucleus", "nuc", "nuc1", "isotope", "observe nucleus"):
+        return "nucleus"
+    if low in ("temperature", "temp", "t", "te", "sample temperature"):
+        return "temperature"
+    if low in ("frequency", "larmor frequency", "larmor", "spectrometer frequency", "sfo1",
+               "resonance frequency", "spin lock frequency", "spin-lock frequency"):
+        return "frequency"
+    if low in ("kind", "relaxation", "relaxation kind"):
+        return "kind"
+    return None
+
+
+def _roles(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Map role -> (key as written, value) for the metadata lines that have one."""
+    out: dict[str, tuple[str, str]] = {}
+    for key, value in meta.items():
+        role = _meta_role(key)
+        if role is not None and role not in out:
+            out[role] = (key, value)
+    return out
+
+
+def _quantity(value: Any, unit: str, field_name: str, file: str | None) -> float:
+    """A keyword or metadata value (number in SI, or ``"2 ms"``) as an SI float."""
+    out = parse_quantity(value, unit, field=field_name, file=file)
+    if not math.isfinite(out):
+        raise InputError(f"{field_name} is not finite", file=file, field=field_name,
+                         expected=f"a finite quantity in {unit}")
+    return out
+
+
+def _kelvin(values: np.ndarray, unit: str | None, *, file: str | None, field_name: str
+            ) -> np.ndarray:
+    """Temperatures in the header's unit (K, mK or °C) to K."""
+    if unit is None:
+        raise InputError("the temperature column states no unit", file=file, field=field_name,
+                         expected="a header such as 'T (K)' or 'T (°C)'")
+    u = unit.strip().lower()
+    if u in _CELSIUS:
+        out = values + ZERO_CELSIUS
+    else:
+        factor = None if ("deg" in u or "°" in u) else unit_factor(unit, "K")
+        if factor is None:
+            raise InputError(f"unknown temperature unit {unit!r}", file=file, field=field_name,
+                             expected="K or °C")
+        out = values * factor
+    if np.any(out <= 0):
+        raise InputError("temperature at or below 0 K", file=file, field=field_name,
+                         expected="temperatures above 0 K")
+    return out
+
+
+def _gamma(nucleus: str, *, file: str | None = None, field_name: str = "nucleus") -> float:
+    """γ of ``nucleus`` (rad s⁻¹ T⁻¹), InputError when unknown."""
+    from ..nmr.bvalues import gamma
+
+    try:
+        return float(gamma(nucleus))
+    except InputError as exc:
+        raise InputError(exc.message, file=file, field=field_name,
+                         expected=exc.expected or "a known nucleus such as '7Li'") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputError(f"unknown nucleus {nucleus!r} ({exc})", file=file, field=field_name,
+                         expected="a known nucleus such as '7Li', '1H', '19F'") from None
+
+
+def _b_values(g: np.ndarray, delta, Delta, nucleus: str) -> np.ndarray:
+    from ..nmr.bvalues import b_value
+
+    return np.asarray(b_value(g, delta, Delta, nucleus), dtype=float) * np.ones_like(g)
+
+
+def _single(values: np.ndarray) -> float | None:
+    """The value of a constant column (None when it varies)."""
+    return float(values[0]) if np.allclose(values, values[0], rtol=1e-9, atol=0) else None
+
+
+# --------------------------------------------------------------------------------------------
+# PFG tables
+# --------------------------------------------------------------------------------------------
+
+_GRADIENT_NAMES = {"g", "gradient", "grad", "gz", "g z", "gradient strength", "field gradient",
+                   "gradient amplitude"}
+_B_NAMES = {"b", "b value", "bvalue", "k", "b factor"}
+_INTENSITY_NAMES = {"i", "intensity", "signal", "s", "i/i0", "s/s0", "e", "integral", "area",
+                    "amplitude", "expt", "echo", "echo intensity", "attenuation",
+                    "normalized intensity", "normalised intensity", "echo attenuation"}
+_ERROR_NAMES = {"error", "err", "sigma", "σ", "sd", "std", "stdev", "std dev", "uncertainty",
+                "di", "ds", "i error", "intensity error", "signal error", "±", "+/-",
+                "i err", "s err", "σi", "σs"}
+_TEMPERATURE_NAMES = {"t", "temp", "temperature"}
+
+
+def _column_roles(columns: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """Role -> (column index, unit label) for the columns of a PFG table."""
+    roles: dict[str, tuple[int, str | None]] = {}
+    for j, name in enumerate(columns):
+        full = _norm(name)
+        bare, unit = split_unit(name)
+        low = _norm(bare)
+        role = None
+        if full in _INTENSITY_NAMES:
+            role, unit = "intensity", None
+        elif low in _GRADIENT_NAMES:
+            role = "gradient"
+        elif low in _B_NAMES:
+            role = "b"
+        elif low in _INTENSITY_NAMES:
+            role = "intensity"
+        elif low in _ERROR_NAMES or full in _ERROR_NAMES:
+            role = "error"
+        elif bare.strip() in ("delta", "δ") or low == "little delta":
+            role = "delta"
+        elif bare.strip() in ("Delta", "Δ", "DELTA") or low in ("big delta", "diffusion time"):
+            role = "Delta"
+        elif low in _TEMPERATURE_NAMES:
+            role = "temperature"
+        if role is not None and role not in roles:
+            roles[role] = (j, unit)
+    return roles
+
+
+def read_pfg_table(
+    path: str | os.PathLike,
+    *,
+    delta: float | str | None = None,
+    Delta: float | str | None = None,
+    nucleus: str | None = None,
+    temperature: float | str | None = None,
+    gradient_unit: str | None = None,
+    b_unit: str | None = None,
+) -> PFGData:
+    """Read a PFG echo decay from a delimited text file (layout in the module docstring).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file (opened read-only).
+    delta : float or str, optional
+        Gradient pulse length δ: a number in s or a quantity such as ``"2 ms"``. Wins over a
+        ``delta`` column and a ``# delta:`` line.
+    Delta : float or str, optional
+        Diffusion time Δ, s (or a quantity string).
+    nucleus : str, optional
+        ``"7Li"``, ``"1H"``...; needed with a gradient column.
+    temperature : float or str, optional
+        Sample temperature, K (or ``"120 degC"``).
+    gradient_unit : str, optional
+        Unit of the gradient column (``"G/cm"``, ``"T/m"``); wins over the header's unit.
+    b_unit : str, optional
+        Unit of the b column (``"s/m2"``, ``"s/mm2"``); wins over the header's unit.
+
+    Returns
+    -------
+    PFGData
+        b in s m⁻², the gradient in T m⁻¹ when the file gives g, δ and Δ in s, T in K.
+
+    Raises
+    ------
+    InputError
+        No gradient/b or intensity column, a column without a unit, negative g or b,
+        missing δ/Δ/nucleus when b must be computed, an unknown nucleus, non-positive errors.
+
+    Examples
+    --------
+    >>> data = read_pfg_table("llto_393K.txt", delta="2 ms", Delta="100 ms")  # doctest: +SKIP
+    >>> data.b[:3]  # s/m^2                                                   # doctest: +SKIP
+    """
+    file = os.fspath(path)
+    table = read_table(path)
+    meta = _parse_metadata(table.header)
+    meta_roles = _roles(meta)
+    roles = _column_roles(table.columns) if table.has_header else {}
+    if not table.has_header:
+        # no header: column 1 is g (gradient_unit given) or b (b_unit given), then I, error
+        first = "gradient" if gradient_unit is not None else "b" if b_unit is not None else None
+        if first is None:
+            raise InputError("the file has no header naming its columns", file=file,
+                             field="columns",
+                             expected="a header such as 'g (G/cm)  I' or gradient_unit=/b_unit=")
+        roles = {first: (0, None)}
+        if table.data.shape[1] > 1:
+            roles["intensity"] = (1, None)
+        if table.data.shape[1] > 2:
+            roles["error"] = (2, None)
+    if "intensity" not in roles:
+        others = [j for j in range(len(table.columns))
+                  if j not in {idx for idx, _ in roles.values()}]
+        if len(others) >= 1 and ("gradient" in roles or "b" in roles):
+            roles["intensity"] = (others[0], None)
+            if len(others) == 2 and "error" not in roles:
+                roles["error"] = (others[1], None)
+    if "gradient" not in roles and "b" not in roles:
+        raise InputError("no gradient or b column", file=file, field="columns",
+                         expected=f"a column named g/gradient or b among {list(table.columns)}")
+    if "intensity" not in roles:
+        raise InputError("no intensity column", file=file, field="columns",
+                         expected=f"a column named I/intensity/signal among "
+                                  f"{list(table.columns)}")
+    jI = roles["intensity"][0]
+    signal = table.data[:, jI].astype(float)
+    if not np.all(np.isfinite(signal)):
+        bad = int(np.flatnonzero(~np.isfinite(signal))[0])
+        raise InputError("intensity is not finite", file=file, field=table.columns[jI],
+                         line=table.line_of(bad), expected="finite numbers")
+    sigma = None
+    if "error" in roles:
+        jE = roles["error"][0]
+        sigma = table.data[:, jE].astype(float)
+        bad = np.flatnonzero(~(np.isfinite(sigma) & (sigma > 0)))
+        if bad.size:
+            raise InputError(f"error {sigma[bad[0]]!r} is not positive", file=file,
+                             field=table.columns[jE], line=table.line_of(int(bad[0])),
+                             expected="errors > 0")
+
+    def scalar_or_column(role: str, given, unit: str):
+        """Keyword, then column, then metadata line: (scalar or None, per-row array or None)."""
+        if given is not None:
+            value = _quantity(given, unit, role, None)
+            return value, None
+        if role in roles:
+            j, col_unit = roles[role]
+            if role == "temperature":
+                values = _kelvin(table.data[:, j], col_unit, file=file,
+                                 field_name=table.columns[j])
+            else:
+                factor = _label_factor(col_unit, unit) if col_unit else None
+                if factor is None:
+                    raise InputError(f"cannot read the unit of column {table.columns[j]!r}",
+                                     file=file, field=table.columns[j],
+                                     expected=f"a header such as '{role} (ms)'")
+                values = table.data[:, j] * factor
+            return _single(values), values
+        if role in meta_roles:
+            key, text = meta_roles[role]
+            return _quantity(text, unit, key, file), None
+        return None, None
+
+    d_val, d_rows = scalar_or_column("delta", delta, "s")
+    D_val, D_rows = scalar_or_column("Delta", Delta, "s")
+    T_val, _ = scalar_or_column("temperature", temperature, "K")
+    if T_val is not None and T_val <= 0:
+        raise InputError("temperature at or below 0 K", file=file, field="temperature",
+                         expected="a temperature above 0 K")
+    nuc = nucleus if nucleus is not None else meta_roles.get("nucleus", (None, None))[1]
+    if nuc is not None:
+        nuc = str(nuc).strip()
+        _gamma(nuc, file=None if nucleus is not None else file)
+
+    gradient = None
+    if "gradient" in roles:
+        j, col_unit = roles["gradient"]
+        label = gradient_unit if gradient_unit is not None else col_unit
+        if label is None:
+            raise InputError("the gradient column states no unit", file=file,
+                             field=table.columns[j],
+                             expected="a header such as 'g (G/cm)' or gradient_unit='G/cm'")
+        factor = _label_factor(label, "T/m")
+        if factor is None:
+            raise InputError(f"{label!r} is not a unit of field gradient", file=file,
+                             field=table.columns[j], expected="G/cm, T/m or mT/m")
+        gradient = table.data[:, j] * factor
+        _check_nonnegative(gradient, table, j, "gradient")
+        for role, val, rows in (("delta", d_val, d_rows), ("Delta", D_val, D_rows)):
+            if val is None and rows is None:
+                raise InputError(f"{role} is needed to compute b from the gradient", file=file,
+                                 field=role,
+                                 expected=f"{role}= (s), a '# {role}: ... ms' line or a "
+                                          f"{role} column")
+        if nuc is None:
+            raise InputError("the nucleus is needed to compute b from the gradient", file=file,
+                             field="nucleus",
+                             expected="nucleus='7Li' or a '# nucleus: 7Li' line")
+        dd = d_rows if d_rows is not None and d_val is None else d_val
+        DD = D_rows if D_rows is not None and D_val is None else D_val
+        if np.any(np.asarray(dd) <= 0) or np.any(np.asarray(DD) <= 0):
+            raise InputError("δ and Δ must be positive", file=file, field="delta",
+                             expected="delta > 0 and Delta > 0")
+        if np.any(np.asarray(DD) < np.asarray(dd) / 3):
+            raise InputError("Δ is shorter than δ/3", file=file, field="Delta",
+                             expected="Delta > delta/3")
+        b = _b_values(gradient, dd, DD, nuc)
+    else:
+        j, col_unit = roles["b"]
+        label = b_unit if b_unit is not None else col_unit
+        if label is None:
+            raise InputError("the b column states no unit", file=file, field=table.columns[j],
+                             expected="a header such as 'b (s/m2)' or b_unit='s/m2'")
+        factor = _label_factor(label, "s/m^2")
+        if factor is None:
+            raise InputError(f"{label!r} is not a unit of b", file=file,
+                             field=table.columns[j], expected="s/m2, s/mm2 or '1e9 s/m2'")
+        b = table.data[:, j] * factor
+        _check_nonnegative(b, table, j, "b")
+    metadata: dict[str, Any] = {"columns": list(table.columns), "header": dict(meta)}
+    if d_val is None and d_rows is not None:
+        metadata["delta_per_row"] = d_rows
+    if D_val is None and D_rows is not None:
+        metadata["Delta_per_row"] = D_rows
+    return PFGData(b=b, signal=signal, sigma=sigma, gradient=gradient, delta=d_val,
+                   Delta=D_val, nucleus=nuc, temperature=T_val, source=file,
+                   metadata=metadata)
+
+
+def _check_nonnegative(values: np.ndarray, table, j: int, what: str) -> None:
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        k = int(bad[0])
+        raise InputError(f"negative or non-finite {what} {table.data[k, j]!r}", file=table.path,
+                         field=table.columns[j], line=table.line_of(k),
+                         expected=f"{what} >= 0 (give gradient magnitudes; the sign does not "
+                                  f"change b)")
+
+
+# --------------------------------------------------------------------------------------------
+# relaxation tables
+# --------------------------------------------------------------------------------------------
+
+_KINDS = {"t1": "T1", "t1rho": "T1rho", "t1ρ": "T1rho", "t1r": "T1rho", "t1 rho": "T1rho",
+          "t2": "T2"}
+_RATES = {"r1": "T1", "r1rho": "T1rho", "r1ρ": "T1rho", "r1r": "T1rho", "r1 rho": "T1rho",
+          "r2": "T2", "1/t1": "T1", "1/t1rho": "T1rho", "1/t1ρ": "T1rho", "1/t2": "T2"}
+_GENERIC_TIME = {"time", "relaxation time", "tau"}
+_GENERIC_RATE = {"rate", "relaxation rate"}
+
+
+def _kind_of(text: str) -> str | None:
+    low = _norm(text).replace("ρ", "rho")
+    return {"t1": "T1", "t1rho": "T1rho", "t1 rho": "T1rho", "t1r": "T1rho",
+            "t2": "T2"}.get(low)
+
+
+def read_relaxation_table(
+    path: str | os.PathLike,
+    *,
+    kind: str | None = None,
+    frequency: float | str | None = None,
+    nucleus: str | None = None,
+) -> RelaxationData:
+    """Read relaxation times against temperature from a delimited text file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file (layout in the module docstring).
+    kind : str, optional
+        ``"T1"``, ``"T1rho"`` or ``"T2"``; taken from the header when omitted.
+    frequency : float or str, optional
+        Larmor frequency (spin-lock frequency for T1ρ), Hz or ``"155.4 MHz"``; else a
+        ``# frequency:`` line.
+    nucleus : str, optional
+        ``"7Li"``...; else a ``# nucleus:`` line.
+
+    Returns
+    -------
+    RelaxationData
+        T in K, relaxation times and their errors in s.
+
+    Raises
+    ------
+    InputError
+        Missing temperature or time/rate column, a column without a unit, non-positive times,
+        unknown kind.
+
+    Examples
+    --------
+    >>> data = read_relaxation_table("llto_t1.txt")  # doctest: +SKIP
+    >>> data.kind, data.time[:2]                       # doctest: +SKIP
+    """
+    file = os.fspath(path)
+    table = read_table(path)
+    meta = _parse_metadata(table.header)
+    meta_roles = _roles(meta)
+    if not table.has_header:
+        raise InputError("the file has no header naming its columns", file=file,
+                         field="columns", expected="a header such as 'T (K)  T1 (ms)'")
+    jT = jt = jE = None
+    T_unit = t_unit = e_unit = None
+    header_kind = None
+    is_rate = False
+    for j, name in enumerate(table.columns):
+        full = _norm(name).replace("ρ", "rho")
+        bare, unit = split_unit(name)
+        low = _norm(bare).replace("ρ", "rho")
+        if jT is None and low in _TEMPERATURE_NAMES:
+            jT, T_unit = j, unit
+        elif jt is None and (low in _KINDS or low in _GENERIC_TIME or low in _RATES
+                             or low in _GENERIC_RATE or full.split(" (")[0] in _RATES):
+            jt, t_unit = j, unit
+            key = low if low in _KINDS or low in _RATES else full.split(" (")[0]
+            is_rate = key in _RATES or low in _GENERIC_RATE
+            header_kind = _KINDS.get(key) or _RATES.get(key)
+        elif jE is None and (low in _ERROR_NAMES or full in _ERROR_NAMES
+                             or re.match(r"^(d|δ|σ|err |error |sigma )?(t1|t2|t1rho|r1|r2|r1rho)"
+                                         r"( error| err| sd| sigma| std)?$", low)
+                             and low not in _KINDS and low not in _RATES):
+            jE, e_unit = j, unit
+    if jT is None:
+        raise InputError("no temperature column", file=file, field="columns",
+                         expected=f"a column named T/temperature among {list(table.columns)}")
+    if jt is None:
+        raise InputError("no relaxation-time or rate column", file=file, field="columns",
+                         expected=f"a column named T1, T1rho, T2, R1, R2 or time among "
+                                  f"{list(table.columns)}")
+    if kind is None:
+        kind_meta = meta_roles.get("kind", (None, None))[1]
+        kind = header_kind or (kind_meta and _kind_of(kind_meta))
+        if kind is None:
+            raise InputError("the kind of relaxation time is not stated", file=file,
+                             field="kind", expected="kind='T1', 'T1rho' or 'T2', or a column "
+                                                    "named T1/T1rho/T2/R1...")
+    else:
+        kind_norm = _kind_of(kind)
+        if kind_norm is None:
+            raise InputError(f"unknown kind {kind!r}", field="kind",
+                             expected="'T1', 'T1rho' or 'T2'")
+        kind = kind_norm
+    T = _kelvin(table.data[:, jT], T_unit, file=file, field_name=table.columns[jT])
+    si = "1/s" if is_rate else "s"
+    if t_unit is None:
+        raise InputError(f"column {table.columns[jt]!r} states no unit", file=file,
+                         field=table.columns[jt],
+                         expected="a header such as 'T1 (ms)' or 'R1 (1/s)'")
+    factor = _label_factor(t_unit, si)
+    if factor is None:
+        raise InputError(f"{t_unit!r} is not a unit of {'rate' if is_rate else 'time'}",
+                         file=file, field=table.columns[jt],
+                         expected="1/s" if is_rate else "s, ms or us")
+    values = table.data[:, jt] * factor
+    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    if bad.size:
+        raise InputError(f"{table.columns[jt]} {table.data[bad[0], jt]!r} is not positive",
+                         file=file, field=table.columns[jt], line=table.line_of(int(bad[0])),
+                         expected="positive relaxation times or rates")
+    err = None
+    if jE is not None:
+        e_factor = _label_factor(e_unit, si) if e_unit else factor
+        if e_factor is None:
+            raise InputError(f"cannot read the unit {e_unit!r}", file=file,
+                             field=table.columns[jE], expected=f"a unit of {si}")
+        err = table.data[:, jE] * e_factor
+        bad = np.flatnonzero(~(np.isfinite(err) & (err >= 0)))
+        if bad.size:
+            raise InputError("negative or non-finite error", file=file,
+                             field=table.columns[jE], line=table.line_of(int(bad[0])),
+                             expected="errors >= 0")
+    if is_rate:
+        time = 1.0 / values
+        time_error = None if err is None else err / values**2
+    else:
+        time, time_error = values, err
+    freq = None
+    if frequency is not None:
+        freq = _quantity(frequency, "Hz", "frequency", None)
+    elif "frequency" in meta_roles:
+        key, text = meta_roles["frequency"]
+        freq = _quantity(text, "Hz", key, file)
+    nuc = nucleus if nucleus is not None else meta_roles.get("nucleus", (None, None))[1]
+    order = np.argsort(T, kind="stable")
+    return RelaxationData(
+        T=T[order], time=time[order],
+        time_error=None if time_error is None else time_error[order], kind=kind,
+        frequency=freq, nucleus=None if nuc is None else str(nuc).strip(), source=file,
+        metadata={"columns": list(table.columns), "header": dict(meta),
+                  "from_rate": is_rate})
+
+
+# --------------------------------------------------------------------------------------------
+# TopSpin T1/T2 module export (ct1t2.txt)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelaxationCurve:
+    """One peak's (or integral region's) recovery or decay curve.
+
+    Attributes
+    ----------
+    tau : ndarray
+        Delays (vd list, τ), s.
+    intensity : ndarray
+        Intensity or integral at each delay (the spectrometer's scale).
+    peak : int
+        Index of the peak or integral region in the file (1-based, as TopSpin counts).
+    fitted_time : float or None
+        The relaxation time the software fitted (first component), s.
+    source : str or None
+        The file read.
+    kind : str
+        ``"T1"``, ``"T1rho"`` or ``"T2"``.
+    region : tuple of float or None
+        Integral region ``(lo, hi)`` in ppm (``lo == hi`` for a peak point).
+    metadata : dict
+        Fitted function, the software's other numbers (I[0], P, SD), calculated curve...
+    """
+
+    tau: np.ndarray
+    intensity: np.ndarray
+    peak: int
+    fitted_time: float | None = None
+    source: str | None = None
+    kind: str = "T1"
+    region: tuple[float, float] | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.tau.size)
+
+
+_TS_BLOCK = re.compile(
+    r"(?P<n>\d+)\s+points?\s+for\s+(?P<what>Integral|Peak)\s+(?P<idx>\d+)\s*,?\s*"
+    r"(?:Integral\s+Region\s+from\s+(?P<a>\S+)\s+to\s+(?P<b>\S+)\s*ppm"
+    r"|Peak\s+Point\s+at\s+(?P<pk>\S+)\s*ppm)?", re.IGNORECASE)
+_TS_TIME = re.compile(r"^\s*(?P<kind>T1rho|T1ρ|T1r|T1|T2)\s*=\s*(?P<value>\S.*)$",
+                      re.IGNORECASE)
+_TS_PAIR = re.compile(r"^\s*(?P<key>[A-Za-z][\w\[\]\s.]*?)\s*=\s*(?P<value>\S+)")
+_TS_FUNCTION = re.compile(r"(?:Fitted\s+function\s*:?\s*|fit\s*:\s*)(?P<f>\S.*)$",
+                          re.IGNORECASE)
+_TS_NUMBER = re.compile(
+    r"^(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<suffix>[A-Za-zµμ]*)$")
+#: TopSpin's delay suffixes (vdlist notation) as unit labels for unit_factor
+_TS_SUFFIX = {"": "s", "s": "s", "sec": "s", "m": "ms", "ms": "ms", "u": "us", "us": "us",
+              "µ": "us", "μ": "us", "µs": "us", "μs": "us", "n": "ns", "ns": "ns",
+              "k": "ks", "min": "min"}
+_TS_TAU_NAMES = {"tau", "vd", "time", "delay", "vdlist", "t"}
+_TS_I_NAMES = {"expt", "intensity", "integral", "area", "exp", "experiment", "i"}
+
+
+def _topspin_seconds(token: str, *, file: str, line: int) -> float:
+    m = _TS_NUMBER.match(token.strip())
+    label = _TS_SUFFIX.get(m.group("suffix").lower() if m else "", None) if m else None
+    factor = unit_factor(label, "s") if label is not None else None
+    if m is None or factor is None:
+        raise InputError(f"cannot read the delay {token!r}", file=file, field="tau", line=line,
+                         expected="a number with an optional suffix s, m (ms) or u (µs)")
+    return float(m.group("num")) * factor
+
+
+def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
+    """Read TopSpin's T1/T2 relaxation module export (``pdata/<n>/ct1t2.txt``).
+
+    The file holds a header (data set, fitted function such as ``I[t]=I[0]+P*exp(-t/T1)``),
+    then for each peak or integral region a block introduced by a line like
+    ``14 points for Integral 1, Integral Region from 5.12 to -4.88 ppm`` (or ``Peak Point at
+    ... ppm``), the fitted numbers (``T1 = 1.234s``, ``I[0] = ...``, ``P = ...``, ``SD = ...``)
+    and a table ``Point  Tau  Expt  Calc  Difference`` with delays written in TopSpin's
+    vd-list notation (``10.000m`` = 10 ms, ``500u`` = 500 µs, ``1.5s``). Blocks are often
+    separated by ``=====`` lines. A SIMFIT multi-component line (``T1 = 60.7m 1.76s``) keeps
+    every component in ``metadata["components"]``; ``fitted_time`` is the first.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file, or a ``pdata/<n>`` directory containing ``ct1t2.txt``.
+
+    Returns
+    -------
+    list of RelaxationCurve
+        One per peak/region, in file order.
+
+    Raises
+    ------
+    InputError
+        No such file, no delay table, a bad delay or intensity.
+
+    Examples
+    --------
+    >>> curves = read_topspin_relaxation("3/pdata/1/ct1t2.txt")  # doctest: +SKIP
+    >>> fit_inversion_recovery(curves[0])["T1"]                   # doctest: +SKIP
+    """
+    file = os.fspath(path)
+    if os.path.isdir(file):
+        file = os.path.join(file, "ct1t2.txt")
+    if not os.path.isfile(file):
+        raise InputError("no such file", file=file, field="ct1t2.txt",
+                         expected="TopSpin's T1/T2 module export (pdata/<n>/ct1t2.txt)")
+    lines = read_lines(file)
+    function = None
+    global_kind = None
+    blocks: list[dict[str, Any]] = []
+    cur: dict[str, Any] | None = None
+    columns: list[str] | None = None
+
+    def new_block(index: int, region, npoints: int | None) -> dict[str, Any]:
+        return {"peak": index, "region": region, "npoints": npoints, "rows": [],
+                "numbers": {}, "time": None, "components": (), "kind": None,
+                "lines": []}
+
+    for lineno, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        if set(text) <= set("=-*_ "):
+            columns = None
+            continue
+        m = _TS_FUNCTION.search(text)
+        if m and ("exp" in m.group("f").lower() or "I[" in m.group("f")):
+            function = m.group("f").strip()
+            k = re.search(r"/\s*(T1rho|T1ρ|T1r|T1|T2)\b", function, re.IGNORECASE)
+            if k:
+                global_kind = _kind_of(k.group(1))
+            continue
+        m = _TS_BLOCK.search(text)
+        if m:
+            if m.group("pk") is not None:
+                pk = float(m.group("pk"))
+                region = (pk, pk)
+            elif m.group("a") is not None:
+                a, b = float(m.group("a")), float(m.group("b"))
+                region = (min(a, b), max(a, b))
+            else:
+                region = None
+            cur = new_block(int(m.group("idx")), region, int(m.group("n")))
+            blocks.append(cur)
+            columns = None
+            continue
+        tokens = text.split()
+        if "=" not in text and (tokens[0].lower() == "point" or (
+                columns is None and _norm(tokens[0]) in _TS_TAU_NAMES)):
+            columns = [t.lower() for t in tokens]
+            if cur is None:
+                cur = new_block(len(blocks) + 1, None, None)
+                blocks.append(cur)
+            continue
+        m = _TS_TIME.match(text)
+        if m:
+            if cur is None:
+                cur = new_block(len(blocks) + 1, None, None)
+                blocks.append(cur)
+            comps = []
+            for tok in m.group("value").split():
+                try:
+                    comps.append(_topspin_seconds(tok, file=file, line=lineno))
+                except InputError:
+                    break
+            if comps and cur["time"] is None:
+                cur["time"], cur["components"] = comps[0], tuple(comps)
+                cur["kind"] = _kind_of(m.group("kind"))
+            continue
+        if columns is not None and cur is not None and re.match(r"^[-+]?\d", tokens[0]):
+            cur["rows"].append((lineno, tokens))
+            continue
+        m = _TS_PAIR.match(text)
+        if m and cur is not None:
+            try:
+                cur["numbers"][m.group("key").strip()] = float(m.group("value"))
+            except ValueError:
+                cur["numbers"][m.group("key").strip()] = m.group("value")
+    curves = []
+    for blk in blocks:
+        if not blk["rows"]:
+            continue
+        curves.append(_topspin_curve(blk, columns_of(blk, lines), file, function, global_kind))
+    if not curves:
+        raise InputError("no delay/intensity table found", file=file, field="data",
+                         expected="blocks with a 'Point Tau Expt Calc Difference' table")
+    return curves
+
+
+def columns_of(block: Mapping[str, Any], lines: Sequence[str]) -> list[str]:
+    """Column names of a block's table: the last 'Point ...' line above its first row."""
+    first = block["rows"][0][0]
+    for k in range(first - 2, -1, -1):
+        tokens = lines[k].split()
+        if tokens and (tokens[0].lower() == "point" or _norm(tokens[0]) in _TS_TAU_NAMES):
+            return [t.lower() for t in tokens]
+    return []
+
+
+def _topspin_curve(blk: Mapping[str, Any], columns: list[str], file: str,
+                   function: str | None, global_kind: str | None) -> RelaxationCurve:
+    names = list(columns)
+    # rows start with the point number when the header starts with 'point'
+    tau_j = next((j for j, n in enumerate(names) if n.strip("[]()").split("/")[0]
+                  in _TS_TAU_NAMES), None)
+    int_j = next((j for j, n in enumerate(names) if n in _TS_I_NAMES), None)
+    calc_j = next((j for j, n in enumerate(names) if n.startswith("calc")), None)
+    if tau_j is None:
+        tau_j = 1 if names and names[0] == "point" else 0
+    if int_j is None:
+        int_j = tau_j + 1
+    tau, inten, calc = [], [], []
+    for lineno, tokens in blk["rows"]:
+        if len(tokens) <= max(tau_j, int_j):
+            raise InputError(f"row has {len(tokens)} fields", file=file, field="data",
+                             line=lineno, expected=f"at least {max(tau_j, int_j) + 1} fields")
+        tau.append(_topspin_seconds(tokens[tau_j], file=file, line=lineno))
+        try:
+            inten.append(float(tokens[int_j]))
+            if calc_j is not None and len(tokens) > calc_j:
+                calc.append(float(tokens[calc_j]))
+        except ValueError:
+            raise InputError(f"cannot read {tokens[int_j]!r} as a number", file=file,
+                             field="intensity", line=lineno, expected="a number") from None
+    tau_a = np.asarray(tau)
+    if np.any(tau_a < 0):
+        raise InputError("negative delay", file=file, field="tau",
+                         line=blk["rows"][int(np.argmax(tau_a < 0))][0], expected="delays >= 0")
+    meta: dict[str, Any] = {"function": function, "numbers": dict(blk["numbers"]),
+                            "components": blk["components"], "npoints": blk["npoints"]}
+    if calc and len(calc) == len(tau):
+        meta["calc"] = np.asarray(calc)
+    kind = blk["kind"] or global_kind or "T1"
+    return RelaxationCurve(tau=tau_a, intensity=np.asarray(inten, dtype=float),
+                           peak=int(blk["peak"]), fitted_time=blk["time"], source=file,
+                           kind=kind, region=blk["region"], metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------
+# recovery fits
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryFit(Result):
+    """A T1 from an inversion- or saturation-recovery curve.
+
+    Values: ``T1`` (s), ``I0`` (the recovered intensity) and ``alpha`` (inversion or
+    saturation efficiency: 1 for a perfect pulse).
+
+    Attributes
+    ----------
+    tau : ndarray
+        Delays, s.
+    intensity : ndarray
+        Data.
+    sequence : str
+        ``"inversion"`` (I = I0 (1 − 2α e^(−τ/T1))) or ``"saturation"``
+        (I = I0 (1 − α e^(−τ/T1))).
+    """
+
+    tau: np.ndarray
+    intensity: np.ndarray
+    sequence: str = "inversion"
+
+    def predict(self, tau) -> np.ndarray:
+        """Model intensity at delays ``tau`` (s)."""
+        model = _ir_model if self.sequence == "inversion" else _sr_model
+        return model(np.asarray(tau, dtype=float), self["I0"].value, self["T1"].value,
+                     self["alpha"].value)
+
+    def plot(self, ax=None):
+        """Data and fitted curve against τ (s, log axis)."""
+        ax = new_axes(ax)
+        ax.plot(self.tau, self.intensity, "o", label="data")
+        pos = self.tau[self.tau > 0]
+        lo = pos.min() if pos.size else 1e-3
+        grid = np.geomspace(lo / 2, self.tau.max() * 1.5, 200)
+        ax.plot(grid, self.predict(grid), "-", label=str(self["T1"]))
+        ax.set_xscale("log")
+        ax.set_xlabel("τ (s)")
+        ax.set_ylabel("intensity")
+        ax.legend()
+        ax.set_title(self.title)
+        return ax
+
+
+def _ir_model(tau, I0, T1, alpha):
+    return I0 * (1.0 - 2.0 * alpha * np.exp(-tau / T1))
+
+
+def _sr_model(tau, I0, T1, alpha):
+    return I0 * (1.0 - alpha * np.exp(-tau / T1))
+
+
+def _recovery_fit(curve, intensity, sigma, alpha, sequence: str, monte_carlo: int,
+                  seed) -> RecoveryFit:
+    if isinstance(curve, RelaxationCurve):
+        tau = np.asarray(curve.tau, dtype=float)
+        y = np.asarray(curve.intensity, dtype=float)
+        source = curve.source
+    else:
+        if intensity is None:
+            raise InputError("intensity missing", field="intensity",
+                             expected="a RelaxationCurve, or tau and intensity arrays")
+        tau = np.asarray(curve, dtype=float)
+        y = np.asarray(intensity, dtype=float)
+        source = None
+    if tau.shape != y.shape or tau.ndim != 1:
+        raise InputError(f"tau {tau.shape} and intensity {y.shape} differ", field="intensity",
+                         expected="1-D arrays of the same length")
+    n_free = 3 if alpha is None else 2
+    if tau.size <= n_free:
+        raise InputError(f"{tau.size} points for {n_free} parameters", field="tau",
+                         expected=f"more than {n_free} delays")
+    if not (np.all(np.isfinite(tau)) and np.all(np.isfinite(y))) or np.any(tau < 0):
+        raise InputError("non-finite intensity or negative delay", field="tau",
+                         expected="finite data and delays >= 0")
+    scale = 2.0 if sequence == "inversion" else 1.0
+    model = _ir_model if sequence == "inversion" else _sr_model
+    # start: for T1 on a log grid the model is linear in (I0, I0·α); keep the best
+    pos = tau[tau > 0]
+    lo = pos.min() / 10 if pos.size else 1e-6
+    grid = np.geomspace(lo, max(tau.max(), lo) * 10, 240)
+    best = None
+    for t1 in grid:
+        A = np.column_stack([np.ones_like(tau), np.exp(-tau / t1)])
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        r = float(np.sum((A @ coef - y) ** 2))
+        if best is None or r < best[0]:
+            best = (r, t1, coef)
+    _, t1_0, (a0, c0) = best
+    i0 = a0 if a0 != 0 else (np.max(np.abs(y)) or 1.0)
+    alpha0 = float(np.clip(-c0 / (scale * i0), 0.05, 1.45)) if alpha is None else float(alpha)
+    p0 = {"I0": float(i0), "T1": float(t1_0), "alpha": alpha0}
+    fit = fit_curve(model, tau, y, p0, sigma=sigma, bounds={"T1": (0.0, np.inf),
+                                                            "alpha": (0.0, 1.5)},
+                    fixed=() if alpha is None else ("alpha",), log=("T1",),
+                    monte_carlo=monte_carlo, seed=seed)
+    values = values_from_fit(fit, {"I0": "", "T1": "s", "alpha": ""},
+                             {"T1": "T1", "I0": "I0", "alpha": "α"},
+                             names=("T1", "I0", "alpha"))
+    files = [source] if source is not None and os.path.isfile(source) else []
+    prov = Provenance.build(f"nmr.fit_{sequence}_recovery", files,
+                            {"alpha": "free" if alpha is None else float(alpha),
+                             "model": "I0*(1-2*alpha*exp(-tau/T1))" if sequence == "inversion"
+                             else "I0*(1-alpha*exp(-tau/T1))", "monte_carlo": monte_carlo})
+    title = f"T1 from {sequence} recovery"
+    if isinstance(curve, RelaxationCurve):
+        title += f" (peak {curve.peak})"
+    return RecoveryFit(values=values, provenance=prov, fit=fit, title=title, tau=tau,
+                       intensity=y, sequence=sequence)
+
+
+def fit_inversion_recovery(
+    curve: RelaxationCurve | Sequence[float] | np.ndarray,
+    intensity: Sequence[float] | np.ndarray | None = None,
+    *,
+    sigma: Sequence[float] | np.ndarray | None = None,
+    alpha: float | None = None,
+    monte_carlo: int = 0,
+    seed: int | np.random.Generator | None = None,
+) -> RecoveryFit:
+    """Fit I(τ) = I0 (1 − 2α exp(−τ/T1)) to an inversion-recovery curve.
+
+    α = 1 is a perfect inversion; it is fitted (0 ≤ α ≤ 1.5) unless given, which absorbs an
+    imperfect 180° pulse (TopSpin's ``I[t]=I[0]+P*exp(-t/T1)`` is the same model with
+    P = −2αI0).
+
+    Parameters
+    ----------
+    curve : RelaxationCurve or array_like
+        A curve from :func:`read_topspin_relaxation`, or the delays τ in s.
+    intensity : array_like, optional
+        Intensities when ``curve`` is τ.
+    sigma : array_like, optional
+        One-σ errors of the intensities (unit weights, covariance scaled by χ²_red, if
+        omitted).
+    alpha : float, optional
+        Hold α at this value.
+    monte_carlo, seed
+        Monte-Carlo errors, as in :func:`ionscale.fitting.fit_curve`.
+
+    Returns
+    -------
+    RecoveryFit
+        ``T1`` (s) ± standard error, ``I0``, ``alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tau = np.geomspace(1e-3, 10, 12)
+    >>> res = fit_inversion_recovery(tau, 5 * (1 - 1.9 * np.exp(-tau / 0.8)))
+    >>> round(res["T1"].value, 6), round(res["alpha"].value, 6)
+    (0.8, 0.95)
+    """
+    return _recovery_fit(curve, intensity, sigma, alpha, "inversion", monte_carlo, seed)
+
+
+def fit_saturation_recovery(
+    curve: RelaxationCurve | Sequence[float] | np.ndarray,
+    intensity: Sequence[float] | np.ndarray | None = None,
+    *,
+    sigma: Sequence[float] | np.ndarray | None = None,
+    alpha: float | None = None,
+    monte_carlo: int = 0,
+    seed: int | np.random.Generator | None = None,
+) -> RecoveryFit:
+    """Fit I(τ) = I0 (1 − α exp(−τ/T1)) to a saturation-recovery curve.
+
+    α = 1 is complete saturation; it is fitted (0 ≤ α ≤ 1.5) unless given. Arguments as in
+    :func:`fit_inversion_recovery`.
+
+    Returns
+    -------
+    RecoveryFit
+        ``T1`` (s) ± standard error, ``I0``, ``alpha``.
+    """
+    return _recovery_fit(curve, intensity, sigma, alpha, "saturation", monte_carlo, seed)
+
+
+# --------------------------------------------------------------------------------------------
+# Bruker pseudo-2D diffusion experiments
+# --------------------------------------------------------------------------------------------
+
+
+def _read_jcamp(path: str) -> dict[str, Any]:
+    import nmrglue as ng
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            dic = ng.bruker.read_jcamp(path)
+        except Exception as exc:  # nmrglue raises several types for bad files
+            raise InputError(f"cannot read the parameter file ({exc})", file=path,
+                             expected="a Bruker JCAMP-DX parameter file") from None
+    if caught:
+        dic["_warnings"] = [str(w.message) for w in caught]
+    return dic
+
+
+def _param(acq: Mapping[str, Any], key: str, file: str, expected: str):
+    if key not in acq or acq[key] is None:
+        raise InputError(f"parameter {key} missing", file=file, field=key, expected=expected)
+    return acq[key]
+
+
+def _list_item(acq: Mapping[str, Any], key: str, index: int) -> float | None:
+    values = acq.get(key)
+    if not isinstance(values, list) or len(values) <= index:
+        return None
+    try:
+        return float(values[index])
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_difflist(path: str) -> np.ndarray:
+    """Gradients of a ``difflist`` (G/cm, one per line) in T/m."""
+    factor = _label_factor("G/cm", "T/m")
+    values = []
+    for lineno, raw in enumerate(read_lines(path), start=1):
+        text = raw.strip()
+        if not text or text.startswith(("#", "$$", "##")):
+            continue
+        token = text.split()[0].rstrip(",;")
+        try:
+            g = float(token)
+        except ValueError:
+            raise InputError(f"cannot read {token!r} as a gradient", file=path, field="gradient",
+                             line=lineno, expected="one gradient in G/cm per line") from None
+        if not math.isfinite(g) or g < 0:
+            raise InputError(f"negative or non-finite gradient {g!r} G/cm", file=path,
+                             field="gradient", line=lineno,
+                             expected="gradient magnitudes >= 0 G/cm (the sign does not "
+                                      "change b)")
+        values.append(g * factor)
+    if not values:
+        raise InputError("the gradient list is empty", file=path, field="gradient",
+                         expected="one gradient in G/cm per line")
+    return np.asarray(values)
+
+
+def _read_ramp(path: str) -> np.ndarray:
+    """Fractions (0–1) of a Bruker ``Difframp`` gradient ramp file (percent if above 1)."""
+    values = []
+    for lineno, raw in enumerate(read_lines(path), start=1):
+        text = raw.strip()
+        if not text or text.startswith(("#", "$$")):
+            continue
+        token = re.split(r"[,;\s]+", text)[0]
+        try:
+            values.append(float(token))
+        except ValueError:
+            raise InputError(f"cannot read {token!r}", file=path, field="ramp", line=lineno,
+                             expected="one gradient fraction per line") from None
+    ramp = np.asarray(values)
+    if ramp.size == 0:
+        raise InputError("the ramp is empty", file=path, field="ramp",
+                         expected="gradient fractions")
+    if np.any(ramp < 0):
+        raise InputError("negative gradient fraction", file=path, field="ramp",
+                         expected="fractions >= 0")
+    return ramp / 100.0 if ramp.max() > 1.0 else ramp
+
+
+def _gradients(directory: str, acq: Mapping[str, Any], acqus: str, calibration
+               ) -> tuple[np.ndarray, dict[str, Any]]:
+    difflist = os.path.join(directory, "difflist")
+    if os.path.isfile(difflist):
+        return _read_difflist(difflist), {"gradient_source": "difflist (G/cm)"}
+    ramp_path = os.path.join(directory, "Difframp")
+    if os.path.isfile(ramp_path):
+        if calibration is None:
+            raise InputError("a Difframp ramp needs the gradient calibration",
+                             file=ramp_path, field="gradient_calibration",
+                             expected="gradient_calibration= the gradient at 100 % "
+                                      "(T/m, or a string such as '53.5 G/cm')")
+        if isinstance(calibration, str):
+            m = re.match(r"^\s*([-+0-9.eE]+)\s*(.*)$", calibration)
+            factor = _label_factor(m.group(2), "T/m") if m and m.group(2) else None
+            if factor is None:
+                raise InputError(f"cannot read {calibration!r}", field="gradient_calibration",
+                                 expected="a gradient such as '53.5 G/cm' or a number in T/m")
+            cal = float(m.group(1)) * factor
+        else:
+            cal = float(calibration)
+        if not cal > 0:
+            raise InputError("the calibration is not positive", field="gradient_calibration",
+                             expected="a gradient > 0")
+        gpz = _list_item(acq, "GPZ", 6)
+        if gpz is None:
+            raise InputError("GPZ6 (gradient amplitude, %) missing", file=acqus, field="GPZ",
+                             expected="a GPZ list with index 6")
+        ramp = _read_ramp(ramp_path)
+        return cal * gpz / 100.0 * ramp, {"gradient_source": "Difframp × GPZ6 × calibration",
+                                          "GPZ6_percent": gpz, "calibration_T_per_m": cal}
+    raise InputError("no gradient list", file=difflist, field="difflist",
+                     expected="a difflist (G/cm, one per line) or a Difframp with "
+                              "gradient_calibration")
+
+
+def _ser_shape(acq: Mapping[str, Any], acqus: str, ser: str) -> tuple[int, int, bool, bool]:
+    """(rows, stored points per row, big-endian, float64) of a ``ser`` file."""
+    td = int(_param(acq, "TD", acqus, "TD, the number of points of each FID"))
+    if td < 4:
+        raise InputError(f"TD = {td}", file=acqus, field="TD", expected="TD >= 4")
+    dtypa = int(acq.get("DTYPA", 0) or 0)
+    if dtypa not in (0, 2):
+        raise InputError(f"DTYPA = {dtypa}", file=acqus, field="DTYPA",
+                         expected="0 (int32) or 2 (float64)")
+    big = int(acq.get("BYTORDA", 0) or 0) == 1
+    size = 8 if dtypa == 2 else 4
+    block = 1024 // size  # FIDs start on 1024-byte boundaries
+    padded = int(math.ceil(td / block) * block)
+    fsize = os.path.getsize(ser)
+    for stored in (padded, td):
+        if fsize > 0 and fsize % (stored * size) == 0:
+            return fsize // (stored * size), stored, big, dtypa == 2
+    raise InputError(f"{fsize} bytes are not a whole number of FIDs of TD = {td}", file=ser,
+                     field="ser", expected=f"a multiple of {padded * size} bytes "
+                                           f"(TD padded to 1024-byte blocks)")
+
+
+def _spectra(directory: str, acq: dict[str, Any], acqus: str, ser: str, zero_fill: int
+             ) -> tuple[np.ndarray, int, dict[str, Any]]:
+    import nmrglue as ng
+
+    aq_mod = int(acq.get("AQ_mod", 3) or 3) if acq.get("AQ_mod") is not None else 3
+    if aq_mod not in (1, 3):
+        raise InputError(f"AQ_mod = {aq_mod} (real, sequential acquisition)", file=acqus,
+                         field="AQ_mod", expected="complex (AQ_mod 1 or 3, DQD) data")
+    rows, stored, big, isfloat = _ser_shape(acq, acqus, ser)
+    td = int(acq["TD"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _, data = ng.bruker.read(directory, bin_file="ser", shape=(rows, stored // 2),
+                                     cplex=True, big=big, isfloat=isfloat,
+                                     read_pulseprogram=False, read_acqus=False,
+                                     read_procs=False)
+        except Exception as exc:  # nmrglue raises several types
+            raise InputError(f"cannot read the FIDs ({exc})", file=ser, field="ser",
+                             expected="Bruker ser data matching acqus") from None
+    data = np.asarray(data, dtype=complex).reshape(rows, stored // 2)[:, : td // 2]
+    info: dict[str, Any] = {"n_rows": rows, "TD": td, "dtype": "float64" if isfloat else "int32"}
+    grpdly = float(acq.get("GRPDLY", -1) or -1)
+    if "DECIM" in acq and "DSPFVS" in acq or grpdly > 0:
+        filt = {"acqus": {"DECIM": acq.get("DECIM", 1), "DSPFVS": acq.get("DSPFVS", 20),
+                          "GRPDLY": grpdly}}
+        try:
+            data = ng.bruker.remove_digital_filter(filt, data)
+        except ValueError as exc:
+            raise InputError(f"cannot remove the digital filter ({exc})", file=acqus,
+                             field="DSPFVS", expected="DECIM/DSPFVS in nmrglue's table or "
+                                                      "GRPDLY > 0") from None
+        info["digital_filter"] = {"DECIM": filt["acqus"]["DECIM"],
+                                  "DSPFVS": filt["acqus"]["DSPFVS"], "GRPDLY": grpdly}
+    else:
+        info["digital_filter"] = "not removed (no DECIM/DSPFVS/GRPDLY)"
+    n_acq = data.shape[1]
+    data = data.copy()
+    data[:, 0] *= 0.5
+    nfft = 1 << int(math.ceil(math.log2(max(n_acq * max(int(zero_fill), 1), 2))))
+    data = ng.proc_base.zf_size(data, nfft)
+    spec = ng.proc_base.fft(data)
+    info["fft_size"] = nfft
+    return spec, n_acq, info
+
+
+def _ppm_axis(directory: str, acq: Mapping[str, Any], acqus: str, nfft: int
+              ) -> tuple[np.ndarray, float]:
+    sw = float(_param(acq, "SW_h", acqus, "SW_h, the spectral width in Hz"))
+    sfo1 = float(_param(acq, "SFO1", acqus, "SFO1, the observe frequency in MHz"))
+    if not (sw > 0 and sfo1 > 0):
+        raise InputError("SW_h and SFO1 must be positive", file=acqus, field="SW_h",
+                         expected="SW_h > 0 Hz and SFO1 > 0 MHz")
+    sf = None
+    procs = os.path.join(directory, "pdata", "1", "procs")
+    if os.path.isfile(procs):
+        sf = _read_jcamp(procs).get("SF")
+    if not sf:
+        sf = acq.get("BF1") or sfo1
+    sf = float(sf)
+    f = (np.arange(nfft) - nfft // 2) * sw / nfft
+    return ((sfo1 - sf) * 1e6 + f) / sf, sw / nfft
+
+
+def read_bruker_pfg(
+    directory: str | os.PathLike,
+    *,
+    region: tuple[float, float] | None = None,
+    delta: float | str | None = None,
+    Delta: float | str | None = None,
+    gradient_calibration: float | str | None = None,
+    nucleus: str | None = None,
+    phase: str | float = "auto",
+    zero_fill: int = 2,
+    noise_region: tuple[float, float] | None = None,
+) -> PFGData:
+    """Read a Bruker pseudo-2D PFG experiment into an echo decay (conventions in module notes).
+
+    Parameters
+    ----------
+    directory : str or PathLike
+        The experiment directory (EXPNO) holding ``acqus``, ``ser`` and ``difflist``.
+    region : (float, float), optional
+        Chemical-shift range to integrate, ppm (either order); the whole spectrum if omitted.
+    delta : float or str, optional
+        Gradient pulse length δ (s, or ``"2 ms"``); default 2·P30 (bipolar programs) or P30.
+    Delta : float or str, optional
+        Diffusion time Δ (s, or ``"100 ms"``); default D20.
+    gradient_calibration : float or str, optional
+        Gradient at 100 % (T/m, or ``"53.5 G/cm"``), used with a ``Difframp`` ramp when there
+        is no ``difflist``.
+    nucleus : str, optional
+        Overrides NUC1.
+    phase : {"auto", "magnitude"} or float
+        How rows are integrated: zero-order autophase on the strongest row, magnitude, or a
+        fixed zero-order phase in degrees (``nmrglue.proc_base.ps`` convention).
+    zero_fill : int
+        The FFT size is the next power of two at least ``zero_fill`` times the FID length.
+    noise_region : (float, float), optional
+        A signal-free ppm range; when given, the noise of the spectra there sets ``sigma``
+        (the standard error of each integral, propagated exactly through FFT and region).
+
+    Returns
+    -------
+    PFGData
+        b (s m⁻²) from b = γ²g²δ²(Δ − δ/3), the integrals as ``signal``, g in T m⁻¹, δ, Δ,
+        nucleus, temperature (``TE``, K) and the acquisition/processing parameters in
+        ``metadata``.
+
+    Raises
+    ------
+    InputError
+        Missing ``acqus``/``ser``/``difflist``, a ``ser`` that does not match ``acqus``, as many
+        gradients as rows not given, missing δ/Δ, unknown nucleus, negative gradients, an
+        empty region.
+
+    Examples
+    --------
+    >>> data = read_bruker_pfg("LLTO/12", region=(-5, 5))  # doctest: +SKIP
+    >>> data.b, data.signal                                 # doctest: +SKIP
+    """
+    d = os.fspath(directory)
+    if not os.path.isdir(d):
+        raise InputError("not a directory", file=d, field="directory",
+                         expected="a Bruker experiment directory with acqus, ser and difflist")
+    acqus = os.path.join(d, "acqus")
+    ser = os.path.join(d, "ser")
+    for path, what in ((acqus, "acqus"), (ser, "ser")):
+        if not os.path.isfile(path):
+            raise InputError(f"{what} missing", file=path, field=what,
+                             expected=f"the Bruker {what} file in the experiment directory")
+    acq = _read_jcamp(acqus)
+    g, g_info = _gradients(d, acq, acqus, gradient_calibration)
+
+    nuc = nucleus if nucleus is not None else acq.get("NUC1")
+    if not nuc or str(nuc).lower() == "off":
+        raise InputError("no nucleus", file=acqus, field="NUC1",
+                         expected="NUC1 in acqus or nucleus='7Li'")
+    nuc = str(nuc).strip()
+    _gamma(nuc, file=None if nucleus is not None else acqus,
+           field_name="nucleus" if nucleus is not None else "NUC1")
+    pulprog = str(acq.get("PULPROG") or "")
+    bipolar = "bp" in pulprog.lower() or not pulprog
+    if delta is not None:
+        dl = _quantity(delta, "s", "delta", None)
+        delta_rule = "given"
+    else:
+        p30 = _list_item(acq, "P", 30)
+        if p30 is None or p30 <= 0:
+            raise InputError("P30 (gradient pulse length) missing or zero", file=acqus,
+                             field="delta", expected="P30 > 0 µs in acqus or delta= (s)")
+        dl = (2.0 if bipolar else 1.0) * p30 * 1e-6
+        delta_rule = "2*P30 (bipolar)" if bipolar else "P30 (monopolar)"
+    if Delta is not None:
+        DL = _quantity(Delta, "s", "Delta", None)
+    else:
+        d20 = _list_item(acq, "D", 20)
+        if d20 is None or d20 <= 0:
+            raise InputError("D20 (diffusion time) missing or zero", file=acqus, field="Delta",
+                             expected="D20 > 0 s in acqus or Delta= (s)")
+        DL = d20
+    if not (dl > 0 and DL > 0 and DL > dl / 3):
+        raise InputError(f"δ = {dl} s, Δ = {DL} s", field="delta",
+                         expected="0 < delta and delta/3 < Delta")
+
+    spec, n_acq, info = _spectra(d, acq, acqus, ser, zero_fill)
+    rows = spec.shape[0]
+    if rows != g.size:
+        raise InputError(f"ser holds {rows} FIDs but the gradient list has {g.size} values",
+                         file=ser, field="gradient",
+                         expected="one gradient per FID (check difflist and TD in acqu2s)")
+    ppm, df = _ppm_axis(d, acq, acqus, spec.shape[1])
+    if region is None:
+        mask = np.ones(ppm.size, dtype=bool)
+    else:
+        lo, hi = sorted(float(x) for x in region)
+        mask = (ppm >= lo) & (ppm <= hi)
+        if not mask.any():
+            raise InputError(f"region {lo}..{hi} ppm holds no spectral point", field="region",
+                             expected=f"a range within {ppm.min():.4g}..{ppm.max():.4g} ppm")
+    sums = spec[:, mask].sum(axis=1)
+    if isinstance(phase, str) and phase == "magnitude":
+        signal = np.abs(spec[:, mask]).sum(axis=1) * df
+        p0 = None
+    elif isinstance(phase, str) and phase == "auto":
+        ref = int(np.argmax(np.abs(sums)))
+        p0 = -float(np.degrees(np.angle(sums[ref])))
+    elif isinstance(phase, (int, float)) and not isinstance(phase, bool):
+        p0 = float(phase)
+    else:
+        raise InputError(f"unknown phase mode {phase!r}", field="phase",
+                         expected="'auto', 'magnitude' or a zero-order phase in degrees")
+    if p0 is not None:
+        signal = np.real(sums * np.exp(1j * np.radians(p0))) * df
+    sigma = None
+    if noise_region is not None:
+        sigma = _integral_noise(spec, ppm, mask, noise_region, n_acq, p0, df)
+    b = _b_values(g, dl, DL, nuc)
+    te = acq.get("TE")
+    temperature = float(te) if isinstance(te, (int, float)) and te > 0 else None
+    metadata: dict[str, Any] = {
+        "pulse_program": pulprog, "delta_rule": delta_rule, "P30_us": _list_item(acq, "P", 30),
+        "D20_s": _list_item(acq, "D", 20), "SFO1_MHz": acq.get("SFO1"),
+        "SW_h_Hz": acq.get("SW_h"), "region_ppm": None if region is None else (lo, hi),
+        "phase": "magnitude" if p0 is None else "zero-order",
+        "phase0_deg": p0, "TD1": _read_jcamp(os.path.join(d, "acqu2s")).get("TD")
+        if os.path.isfile(os.path.join(d, "acqu2s")) else None,
+        **info, **g_info}
+    if "_warnings" in acq:
+        metadata["acqus_warnings"] = acq["_warnings"]
+    return PFGData(b=b, signal=signal, sigma=sigma, gradient=g, delta=dl, Delta=DL,
+                   nucleus=nuc, temperature=temperature, source=d, metadata=metadata)
+
+
+def _integral_noise(spec: np.ndarray, ppm: np.ndarray, mask: np.ndarray,
+                    noise_region: tuple[float, float], n_acq: int, p0: float | None,
+                    df: float) -> np.ndarray:
+    """Standard error of each row's region integral from the noise in ``noise_region``.
+
+    The noise of one real spectral point is σ_t √n_acq (σ_t: noise of each real and imaginary
+    FID point); the integral is a linear map of the FID, so its variance is
+    σ_t² Σ_n |w_n|² with w the FID-domain weights of the region (exact with zero filling).
+    In magnitude mode this is the high signal-to-noise limit.
+    """
+    lo, hi = sorted(float(x) for x in noise_region)
+    nmask = (ppm >= lo) & (ppm <= hi)
+    if nmask.sum() < 8:
+        raise InputError(f"noise region {lo}..{hi} ppm holds {int(nmask.sum())} points",
+                         field="noise_region", expected="a signal-free range of >= 8 points")
+    rot = np.exp(1j * np.radians(p0 or 0.0))
+    x = ppm[nmask]
+    var = []
+    for row in spec:
+        y = np.real(row[nmask] * rot)
+        coef = np.polyfit(x, y, 1)
+        var.append(np.var(y - np.polyval(coef, x), ddof=2))
+    # the noise is the same in every row: pool it; the first FID point was halved
+    sigma_t2 = float(np.mean(var)) / (n_acq - 0.75)
+    # FID-domain weights of the region: the spectrum is fftshift(fft(x)), so undo the shift
+    unshifted = np.fft.ifftshift(mask.astype(float))
+    w = np.fft.ifft(unshifted)[:n_acq] * mask.size
+    w[0] *= 0.5
+    w2 = float(np.sum(np.abs(w) ** 2))
+    return np.full(spec.shape[0], math.sqrt(sigma_t2 * w2) * df)
