@@ -89,3 +89,15 @@ def test_non_units_and_wrong_dimensions_are_none(label, si):
     from ionscale.units import unit_factor
 
     assert unit_factor(label, si) is None
+
+
+@pytest.mark.parametrize(
+    ("label", "si", "factor"),
+    [("G/cm", "T/m", 1e-2), ("gauss/cm", "T/m", 1e-2), ("mT/m", "T/m", 1e-3),
+     ("1e9 s/m2", "s/m^2", 1e9), ("10^9 s/m2", "s/m^2", 1e9), ("s/mm2", "s/m^2", 1e6)],
+)
+def test_nmr_unit_labels(label, si, factor):
+    from ionscale.units import unit_factor
+
+    assert unit_factor(label, si) == pytest.approx(factor, rel=1e-12, abs=0)
+    assert unit_factor("GPa", "m") is None

@@ -67,6 +67,9 @@ def registry():
     import pint
 
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    # pint's gauss belongs to Gaussian-CGS and does not convert to tesla; gradients in G/cm
+    # are the field's everyday unit
+    ureg.define("field_gauss = 1e-4 * tesla")
     return ureg
 
 
@@ -135,6 +138,10 @@ def parse_quantity(
         ) from None
 
 
+_LEADING_SCALE = re.compile(
+    r"^[x×]?\s*(?P<num>\d+(?:\.\d*)?[eE][-+]?\d+|10\s*(?:\^|\*\*)\s*\(?-?\d+\)?)\s*"
+    r"(?P<unit>\S.*)$")
+_GAUSS = re.compile(r"(?<![A-Za-z])(?:G|gauss)(?![A-Za-z])")
 _EXPONENT = re.compile(r"(?<=[A-Za-z])(-?\d+)")
 _AFTER_EXPONENT = re.compile(r"(\*\*-?\d+)(?=[A-Za-z])")
 _ALIASES = {"micron": "um", "microns": "um", "sec": "s", "Å": "angstrom", "A": "angstrom",
@@ -176,6 +183,16 @@ def unit_factor(label: str, si_unit: str) -> float | None:
     text = _ALIASES.get(text, text)
     if not text:
         return None
+    scale = 1.0
+    scaled = _LEADING_SCALE.match(text)  # "1e9 s/m2", "10^9 s/m2", "x1e-3 mm"
+    if scaled:
+        number = scaled.group("num").replace(" ", "")
+        if number.startswith("10") and ("^" in number or "**" in number):
+            scale = 10.0 ** float(re.split(r"\^|\*\*", number)[1].strip("()"))
+        else:
+            scale = float(number)
+        text = scaled.group("unit")
+    text = _GAUSS.sub("field_gauss", text)
     for a, b in (("μ", "u"), ("µ", "u"), ("²", "2"), ("³", "3"), ("⁻¹", "-1"), ("·", " "),
                  ("^", ""), ("**", ""), ("Å", "angstrom")):
         text = text.replace(a, b)
@@ -183,7 +200,7 @@ def unit_factor(label: str, si_unit: str) -> float | None:
     ureg = registry()
     try:
         quantity = ureg.Quantity(1.0, ureg.parse_units(text))
-        return float(quantity.to(_pint_unit(si_unit)).magnitude)
+        return scale * float(quantity.to(_pint_unit(si_unit)).magnitude)
     except Exception:  # pint raises several unrelated types for labels that are not units
         return None
 

@@ -129,30 +129,6 @@ _CELSIUS = {"°c", "degc", "deg c", "c", "oc", "celsius", "° c", "ºc"}
 _META_LINE = re.compile(r"^\s*[#%;!*]*\s*(?P<key>[^:=#]+?)\s*[:=]\s*(?P<value>\S.*?)\s*$")
 
 
-def _label_factor(label: str, si_unit: str) -> float | None:
-    """Factor from a header's unit label to ``si_unit`` (None if it is not such a unit).
-
-    Adds two spellings to :func:`ionscale.units.unit_factor`: a leading power of ten
-    (``1e9 s/m2``, ``10^9 s/m2``) and the gauss (``G/cm``: pint's gauss is the Gaussian-CGS
-    unit, which does not convert to tesla outside its context; 1 G = 1e-4 T).
-    """
-    text = label.strip()
-    scale = 1.0
-    m = _SCALED.match(text)
-    if m:
-        num = m.group("num").replace(" ", "")
-        if num.startswith("10") and ("^" in num or "**" in num):
-            scale = 10.0 ** int(re.sub(r"[()]", "", re.split(r"\^|\*\*", num)[1]))
-        else:
-            scale = float(num)
-        text = m.group("unit")
-    if len(_GAUSS.findall(text)) == 1 and not re.search(r"/\s*\(?[^/]*\b(?:G|gauss)\b", text):
-        text = _GAUSS.sub("T", text)
-        scale *= 1e-4
-    factor = unit_factor(text, si_unit)
-    return None if factor is None else scale * factor
-
-
 def _parse_metadata(lines: Sequence[str]) -> dict[str, str]:
     """``key: value`` / ``key = value`` pairs of header lines (keys as written)."""
     out: dict[str, str] = {}
@@ -366,7 +342,8 @@ def read_pfg_table(
     if "intensity" not in roles:
         others = [j for j in range(len(table.columns))
                   if j not in {idx for idx, _ in roles.values()}]
-        if len(others) >= 1 and ("gradient" in roles or "b" in roles):
+        # unnamed columns: one left is the intensity, two are intensity and error
+        if len(others) in (1, 2) and ("gradient" in roles or "b" in roles):
             roles["intensity"] = (others[0], None)
             if len(others) == 2 and "error" not in roles:
                 roles["error"] = (others[1], None)
@@ -404,7 +381,7 @@ def read_pfg_table(
                 values = _kelvin(table.data[:, j], col_unit, file=file,
                                  field_name=table.columns[j])
             else:
-                factor = _label_factor(col_unit, unit) if col_unit else None
+                factor = unit_factor(col_unit, unit) if col_unit else None
                 if factor is None:
                     raise InputError(f"cannot read the unit of column {table.columns[j]!r}",
                                      file=file, field=table.columns[j],
@@ -435,7 +412,7 @@ def read_pfg_table(
             raise InputError("the gradient column states no unit", file=file,
                              field=table.columns[j],
                              expected="a header such as 'g (G/cm)' or gradient_unit='G/cm'")
-        factor = _label_factor(label, "T/m")
+        factor = unit_factor(label, "T/m")
         if factor is None:
             raise InputError(f"{label!r} is not a unit of field gradient", file=file,
                              field=table.columns[j], expected="G/cm, T/m or mT/m")
@@ -466,7 +443,7 @@ def read_pfg_table(
         if label is None:
             raise InputError("the b column states no unit", file=file, field=table.columns[j],
                              expected="a header such as 'b (s/m2)' or b_unit='s/m2'")
-        factor = _label_factor(label, "s/m^2")
+        factor = unit_factor(label, "s/m^2")
         if factor is None:
             raise InputError(f"{label!r} is not a unit of b", file=file,
                              field=table.columns[j], expected="s/m2, s/mm2 or '1e9 s/m2'")
@@ -601,7 +578,7 @@ def read_relaxation_table(
         raise InputError(f"column {table.columns[jt]!r} states no unit", file=file,
                          field=table.columns[jt],
                          expected="a header such as 'T1 (ms)' or 'R1 (1/s)'")
-    factor = _label_factor(t_unit, si)
+    factor = unit_factor(t_unit, si)
     if factor is None:
         raise InputError(f"{t_unit!r} is not a unit of {'rate' if is_rate else 'time'}",
                          file=file, field=table.columns[jt],
@@ -614,7 +591,7 @@ def read_relaxation_table(
                          expected="positive relaxation times or rates")
     err = None
     if jE is not None:
-        e_factor = _label_factor(e_unit, si) if e_unit else factor
+        e_factor = unit_factor(e_unit, si) if e_unit else factor
         if e_factor is None:
             raise InputError(f"cannot read the unit {e_unit!r}", file=file,
                              field=table.columns[jE], expected=f"a unit of {si}")
@@ -696,6 +673,8 @@ _TS_TIME = re.compile(r"^\s*(?P<kind>T1rho|T1ρ|T1r|T1|T2)\s*=\s*(?P<value>\S.*)
 _TS_PAIR = re.compile(r"^\s*(?P<key>[A-Za-z][\w\[\]\s.]*?)\s*=\s*(?P<value>\S+)")
 _TS_FUNCTION = re.compile(r"(?:Fitted\s+function\s*:?\s*|fit\s*:\s*)(?P<f>\S.*)$",
                           re.IGNORECASE)
+_TS_BARE_FUNCTION = re.compile(r"^(?P<f>(?:I\[t\]|I\(t\)|f\(t\)|y)\s*=.*exp.*)$",
+                                re.IGNORECASE)
 _TS_NUMBER = re.compile(
     r"^(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<suffix>[A-Za-zµμ]*)$")
 #: TopSpin's delay suffixes (vdlist notation) as unit labels for unit_factor
@@ -773,7 +752,7 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
         if set(text) <= set("=-*_ "):
             columns = None
             continue
-        m = _TS_FUNCTION.search(text)
+        m = _TS_FUNCTION.search(text) or _TS_BARE_FUNCTION.match(text)
         if m and ("exp" in m.group("f").lower() or "I[" in m.group("f")):
             function = m.group("f").strip()
             k = re.search(r"/\s*(T1rho|T1ρ|T1r|T1|T2)\b", function, re.IGNORECASE)
@@ -830,14 +809,14 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
     for blk in blocks:
         if not blk["rows"]:
             continue
-        curves.append(_topspin_curve(blk, columns_of(blk, lines), file, function, global_kind))
+        curves.append(_topspin_curve(blk, _columns_of(blk, lines), file, function, global_kind))
     if not curves:
         raise InputError("no delay/intensity table found", file=file, field="data",
                          expected="blocks with a 'Point Tau Expt Calc Difference' table")
     return curves
 
 
-def columns_of(block: Mapping[str, Any], lines: Sequence[str]) -> list[str]:
+def _columns_of(block: Mapping[str, Any], lines: Sequence[str]) -> list[str]:
     """Column names of a block's table: the last 'Point ...' line above its first row."""
     first = block["rows"][0][0]
     for k in range(first - 2, -1, -1):
@@ -1107,7 +1086,7 @@ def _list_item(acq: Mapping[str, Any], key: str, index: int) -> float | None:
 
 def _read_difflist(path: str) -> np.ndarray:
     """Gradients of a ``difflist`` (G/cm, one per line) in T/m."""
-    factor = _label_factor("G/cm", "T/m")
+    factor = unit_factor("G/cm", "T/m")
     values = []
     for lineno, raw in enumerate(read_lines(path), start=1):
         text = raw.strip()
@@ -1168,7 +1147,7 @@ def _gradients(directory: str, acq: Mapping[str, Any], acqus: str, calibration
                                       "(T/m, or a string such as '53.5 G/cm')")
         if isinstance(calibration, str):
             m = re.match(r"^\s*([-+0-9.eE]+)\s*(.*)$", calibration)
-            factor = _label_factor(m.group(2), "T/m") if m and m.group(2) else None
+            factor = unit_factor(m.group(2), "T/m") if m and m.group(2) else None
             if factor is None:
                 raise InputError(f"cannot read {calibration!r}", field="gradient_calibration",
                                  expected="a gradient such as '53.5 G/cm' or a number in T/m")
@@ -1216,7 +1195,7 @@ def _spectra(directory: str, acq: dict[str, Any], acqus: str, ser: str, zero_fil
              ) -> tuple[np.ndarray, int, dict[str, Any]]:
     import nmrglue as ng
 
-    aq_mod = int(acq.get("AQ_mod", 3) or 3) if acq.get("AQ_mod") is not None else 3
+    aq_mod = int(acq["AQ_mod"]) if acq.get("AQ_mod") is not None else 3
     if aq_mod not in (1, 3):
         raise InputError(f"AQ_mod = {aq_mod} (real, sequential acquisition)", file=acqus,
                          field="AQ_mod", expected="complex (AQ_mod 1 or 3, DQD) data")
@@ -1235,7 +1214,7 @@ def _spectra(directory: str, acq: dict[str, Any], acqus: str, ser: str, zero_fil
     data = np.asarray(data, dtype=complex).reshape(rows, stored // 2)[:, : td // 2]
     info: dict[str, Any] = {"n_rows": rows, "TD": td, "dtype": "float64" if isfloat else "int32"}
     grpdly = float(acq.get("GRPDLY", -1) or -1)
-    if "DECIM" in acq and "DSPFVS" in acq or grpdly > 0:
+    if ("DECIM" in acq and "DSPFVS" in acq) or grpdly > 0:
         filt = {"acqus": {"DECIM": acq.get("DECIM", 1), "DSPFVS": acq.get("DSPFVS", 20),
                           "GRPDLY": grpdly}}
         try:

@@ -571,7 +571,8 @@ def gradient_waveform(
         sl = np.concatenate([sl, sl])
     duration = tl[-1]
     _check_separation(np.array(Delta), duration, seq)
-    t = np.concatenate([tl, tl + Delta])
+    # Δ equal to the pulse length within rounding must not make time run backwards
+    t = np.maximum.accumulate(np.concatenate([tl, tl + Delta]))
     s = np.concatenate([sl, -sl])
     return t, g * s
 
