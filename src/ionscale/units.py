@@ -141,7 +141,7 @@ def parse_quantity(
 _LEADING_SCALE = re.compile(
     r"^[x×]?\s*(?P<num>\d+(?:\.\d*)?[eE][-+]?\d+|10\s*(?:\^|\*\*)\s*\(?-?\d+\)?)\s*"
     r"(?P<unit>\S.*)$")
-_GAUSS = re.compile(r"(?<![A-Za-z])(?:G|gauss)(?![A-Za-z])")
+_GAUSS = re.compile(r"(?<![A-Za-z])(?:G|gauss|Gauss)(?![A-Za-z])")
 _EXPONENT = re.compile(r"(?<=[A-Za-z])(-?\d+)")
 _AFTER_EXPONENT = re.compile(r"(\*\*-?\d+)(?=[A-Za-z])")
 _ALIASES = {"micron": "um", "microns": "um", "sec": "s", "Å": "angstrom", "A": "angstrom",

@@ -125,10 +125,10 @@ def test_lognormal_against_quadrature(sigma):
     got = lognormal_distribution(b, D, sigma)
     ref = lognormal_reference(b, D, sigma)
     assert np.max(np.abs(got - ref)) < 1e-8
-    # mean of exp(−bD) at small b: 1 − b <D>, <D> = D exp(σ²/2)
-    bs = 1e-6 / D
-    assert float(lognormal_distribution(bs, D, sigma)) == pytest.approx(
-        1 - bs * D * math.exp(sigma ** 2 / 2), rel=1e-11)
+    # small b: 1 − b<D> + b²<D²>/2 with <Dⁿ> = Dⁿ exp(n²σ²/2)
+    x = 1e-7
+    assert float(lognormal_distribution(x / D, D, sigma)) == pytest.approx(
+        1 - x * math.exp(sigma ** 2 / 2) + x ** 2 / 2 * math.exp(2 * sigma ** 2), rel=1e-13)
 
 
 def test_lognormal_narrow_limit_and_jacobian():

@@ -121,10 +121,6 @@ __all__ = [
 # unit labels and metadata lines
 # --------------------------------------------------------------------------------------------
 
-_SCALED = re.compile(
-    r"^\s*[x×*]?\s*(?P<num>\d+(?:\.\d*)?[eE][-+]?\d+|10\s*(?:\^|\*\*)\s*\(?[-+]?\d+\)?)"
-    r"\s*(?P<unit>\S.*)$")
-_GAUSS = re.compile(r"(?<![A-Za-z])(?:G|gauss|Gauss)(?![A-Za-z])")
 _CELSIUS = {"°c", "degc", "deg c", "c", "oc", "celsius", "° c", "ºc"}
 _META_LINE = re.compile(r"^\s*[#%;!*]*\s*(?P<key>[^:=#]+?)\s*[:=]\s*(?P<value>\S.*?)\s*$")
 
