@@ -111,7 +111,8 @@ class AnalysisSpec:
 
 
 _REGISTRY: dict[str, AnalysisSpec] = {}
-_BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.transport.analyses")
+_BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.nmr.analyses",
+                    "ionscale.transport.analyses")
 
 
 def analysis(

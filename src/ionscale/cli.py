@@ -123,11 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_report)
 
     from . import store_cli
+    from .nmr import cli as nmr_cli
     from .tracer import cli as tracer_cli
     from .transport import cli as transport_cli
 
     store_cli.register(sub)
     tracer_cli.register(sub)
+    nmr_cli.register(sub)
     transport_cli.register(sub)
     return parser
 

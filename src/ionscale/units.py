@@ -40,6 +40,7 @@ FIELD_UNITS: dict[str, tuple[str, float]] = {
     "s/m^2": ("s m⁻²", 1.0),
     "T/m": ("G cm⁻¹", 100.0),
     "Hz": ("MHz", 1e-6),
+    "T": ("T", 1.0),
     "m^3/s": ("cm³ s⁻¹", 1e6),
     "K": ("K", 1.0),
     "J": ("eV", 1.0 / EV),

@@ -1,4 +1,4 @@
-"""PFG attenuation models: powder average against direct orientation integration, limits, Jacobians."""
+"""PFG attenuation models: powder average vs direct orientation integral, limits, Jacobians."""
 
 import math
 

@@ -31,8 +31,13 @@ from .synthetic import (
     exchange_and_anneal_lines,
     grain_boundary_map,
     llto_diffusivities,
+    llto_pfg_diffusivities,
+    pfg_decay,
+    t1_curve,
     write_count_map,
+    write_pfg_table,
     write_profile,
+    write_relaxation_table,
 )
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -43,6 +48,9 @@ LLTO_LI_DENSITY = 5.0e27
 #: Haven ratio built into the synthetic grain-boundary conductivity (seed 000: 0.24).
 DEMO_HAVEN = 0.24
 ANNEAL_TEMPERATURES_C = (100.0, 150.0, 200.0, 250.0)
+PFG_TEMPERATURES_K = (295.15, 333.15, 363.15, 393.15, 433.15)
+#: Bulk Haven ratio built into the synthetic bulk conductivity (LLTO bulk: H_R ≈ 1, seed 000).
+DEMO_HAVEN_BULK = 1.0
 
 
 def real_18o_profile_path() -> Path:
@@ -135,6 +143,35 @@ parameters = {{ surface = "0 um" }}
     _table(data / "impedance_gb_conductivity.txt",
            "T (K)\tsigma (S/cm)\tsigma_err (S/cm)",
            zip(temps, sigma_meas * 1e-2, 0.04 * sigma * 1e-2, strict=True))
+    # NMR: a PFG temperature series of the 2D conductor (seed 001) and a T1(T) curve
+    nmr_meas, nmr_analyses = [], []
+    for T in PFG_TEMPERATURES_K:
+        d = llto_pfg_diffusivities(T)
+        decay = pfg_decay(d["D_a"], d["D_c"], temperature=T, seed=int(rng.integers(1 << 31)))
+        name = f"pfg_{int(round(T))}K.txt"
+        write_pfg_table(data / name, decay)
+        nmr_meas.append(f'''
+[[samples.measurements]]
+name = "pfg-{int(round(T))}K"
+technique = "pfg-table"
+files = ["data/{name}"]
+conditions = {{ temperature = "{T:.2f} K" }}
+''')
+        nmr_analyses.append(f'''
+[[samples.analyses]]
+method = "nmr.pfg"
+label = "7Li PFG powder fit, {T - 273.15:.0f} °C"
+measurements = ["pfg-{int(round(T))}K"]
+parameters = {{ model = "aniso" }}
+''')
+    write_relaxation_table(data / "t1_7Li.txt",
+                           t1_curve(np.linspace(160.0, 560.0, 21),
+                                    seed=int(rng.integers(1 << 31))))
+    d_bulk_sigma = llto_diffusivities(temps)["D_bulk"] / DEMO_HAVEN_BULK
+    sigma_bulk = LLTO_LI_DENSITY * ELEMENTARY_CHARGE**2 * d_bulk_sigma / (BOLTZMANN * temps)
+    sigma_bulk_meas = sigma_bulk * (1 + 0.03 * rng.normal(size=temps.size))
+    _table(data / "impedance_bulk_conductivity.txt", "T (K)\tsigma (S/cm)\tsigma_err (S/cm)",
+           zip(temps, sigma_bulk_meas * 1e-2, 0.03 * sigma_bulk * 1e-2, strict=True))
     shutil.copyfile(REAL_18O, data / REAL_18O.name)
     shutil.copyfile(DATA_DIR / "LICENSE-bayesecr", data / "LICENSE-bayesecr")
 
@@ -181,6 +218,17 @@ name = "nmr-bulk"
 technique = "arrhenius-table"
 files = ["data/nmr_D_bulk.txt"]
 
+{"".join(nmr_meas)}
+[[samples.measurements]]
+name = "t1"
+technique = "relaxation-table"
+files = ["data/t1_7Li.txt"]
+
+[[samples.measurements]]
+name = "impedance-bulk"
+technique = "arrhenius-table"
+files = ["data/impedance_bulk_conductivity.txt"]
+
 [[samples.measurements]]
 name = "impedance-gb"
 technique = "arrhenius-table"
@@ -211,6 +259,29 @@ label = "D*_eff from 2 and 6 weeks of storage at 22 °C"
 measurements = ["line-exchange", "line-2w", "line-6w"]
 parameters = {{ surface = "0 um", monte_carlo = 20 }}
 {"".join(anneal_analyses)}
+{"".join(nmr_analyses)}
+[[samples.analyses]]
+method = "nmr.pfg"
+label = "Is the 7Li decay at 120 °C anisotropic? (F-test, BIC)"
+measurements = ["pfg-393K"]
+parameters = {{ compare = true }}
+
+[[samples.analyses]]
+method = "transport.arrhenius"
+label = "Arrhenius of D_NMR (powder mean)"
+parameters = {{ from_method = "nmr.pfg", value = "D_mean" }}
+
+[[samples.analyses]]
+method = "nmr.bpp"
+label = "7Li T1(T), BPP"
+measurements = ["t1"]
+
+[[samples.analyses]]
+method = "transport.haven_bulk"
+label = "Bulk Haven ratio: D_NMR against bulk conductivity"
+measurements = ["impedance-bulk"]
+parameters = {{ from_method = "nmr.pfg", value = "D_mean", carrier_density = "5.0e21 cm^-3" }}
+
 [[samples.analyses]]
 method = "transport.arrhenius"
 label = "Arrhenius of D*_eff"

@@ -304,3 +304,112 @@ def write_storage_study(folder, *, seed: int = 7, table_points: int = 8,
     write_text_atomic(folder / "nmr.txt",
                       "T (K)\tD (cm2/s)\tD_err (cm2/s)\n" + "\n".join(rows) + "\n")
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# NMR: PFG echo decays of a 2D conductor and T1(T) curves (seed 001)
+
+#: LLTO-like NMR numbers: in-plane/out-of-plane ratio 6.1e-7/3.3e-8 ≈ 18 at 393 K (seed 001),
+#: correlation-time law τ0 = 1.4e-11 s, Ea = 0.11 eV, ⁷Li at 155.4 MHz.
+LLTO_NMR = {"anisotropy": 6.1e-7 / 3.3e-8, "tau0": 1.4e-11, "Ea_tau": 0.11,
+            "frequency": 155.4e6, "T1_min": 0.05}
+
+
+def llto_pfg_diffusivities(T) -> dict[str, Any]:
+    """In-plane D_a and out-of-plane D_c whose powder mean (2D_a + D_c)/3 is the LLTO-like
+    D_bulk(T) of :func:`llto_diffusivities`, with the seed-001 ratio D_a/D_c ≈ 18 (m² s⁻¹)."""
+    d_mean = llto_diffusivities(T)["D_bulk"]
+    ratio = LLTO_NMR["anisotropy"]
+    d_a = 3.0 * d_mean / (2.0 + 1.0 / ratio)
+    return {"D_a": d_a, "D_c": d_a / ratio, "D_mean": d_mean}
+
+
+def pfg_decay(D_a: float, D_c: float, *, delta: float = 2e-3, Delta: float = 0.1,
+              nucleus: str = "7Li", n_points: int = 16, bD_max: float = 6.0,
+              noise: float = 0.005, temperature: float | None = None, seed: int = 0):
+    """A powder-averaged PFG echo decay with Gaussian noise on the signal.
+
+    Parameters
+    ----------
+    D_a, D_c : float
+        In-plane and out-of-plane diffusivities, m² s⁻¹ (equal for an isotropic decay).
+    delta, Delta : float
+        Gradient pulse length and separation, s.
+    nucleus : str
+        Observed nucleus.
+    n_points : int
+        Gradient steps, quadratically spaced (uniform in b) up to ``b·D_a = bD_max``.
+    noise : float
+        Standard deviation of the noise relative to S0.
+    temperature : float, optional
+        K, recorded in the data.
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    ionscale.nmr.data.PFGData
+        Gradients (T m⁻¹), b (s m⁻²), signal with S0 = 1 and its σ.
+    """
+    from ..nmr.bvalues import b_value
+    from ..nmr.data import PFGData
+    from ..nmr.models import powder_anisotropic
+
+    rng = np.random.default_rng(seed)
+    unit_b = float(b_value(1.0, delta, Delta, nucleus))  # b at g = 1 T/m
+    b = np.linspace(0.02, 1.0, n_points) * bD_max / D_a
+    g = np.sqrt(b / unit_b)
+    clean = powder_anisotropic(b, D_a, D_c)
+    sigma = np.full(n_points, noise)
+    return PFGData(b=b, signal=clean + rng.normal(size=n_points) * noise, sigma=sigma,
+                   gradient=g, delta=delta, Delta=Delta, nucleus=nucleus,
+                   temperature=temperature, metadata={"synthetic": True})
+
+
+def write_pfg_table(path, data) -> None:
+    """Write a PFG decay as a text table: g in G/cm, intensity and its error, with δ, Δ,
+    nucleus and temperature as ``# key: value`` lines (the layout ``read_pfg_table`` reads)."""
+    lines = [f"# nucleus: {data.nucleus}", f"# delta: {data.delta * 1e3:g} ms",
+             f"# Delta: {data.Delta * 1e3:g} ms"]
+    if data.temperature is not None:
+        lines.append(f"# temperature: {data.temperature:.2f} K")
+    lines.append("g (G/cm)\tintensity\tintensity_err")
+    lines += [f"{g * 100:.6g}\t{s:.6g}\t{e:.3g}"
+              for g, s, e in zip(data.gradient, data.signal, data.sigma, strict=True)]
+    write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def t1_curve(T, *, tau0: float = LLTO_NMR["tau0"], Ea_eV: float = LLTO_NMR["Ea_tau"],
+             frequency: float = LLTO_NMR["frequency"], T1_min: float = LLTO_NMR["T1_min"],
+             noise: float = 0.03, seed: int = 0):
+    """Spin-lattice relaxation times T1(T) of the BPP law with relative noise ``noise``.
+
+    The coupling constant is chosen so that the T1 minimum is ``T1_min`` (s).
+
+    Returns
+    -------
+    ionscale.nmr.data.RelaxationData
+    """
+    from ..nmr.data import RelaxationData
+    from ..nmr.relaxation import BPP_T1_MINIMUM, bpp_rate
+    from ..units import EV
+
+    rng = np.random.default_rng(seed)
+    T = np.asarray(T, dtype=float)
+    omega0 = 2 * np.pi * frequency
+    tau_min = BPP_T1_MINIMUM / omega0
+    peak = tau_min / (1 + (omega0 * tau_min) ** 2) + 4 * tau_min / (1 + 4 * (omega0 * tau_min) ** 2)
+    C = 1.0 / (T1_min * peak)
+    T1 = 1.0 / bpp_rate(T, tau0, Ea_eV * EV, C, omega0)
+    measured = T1 * (1 + noise * rng.normal(size=T.size))
+    return RelaxationData(T=T, time=measured, time_error=noise * T1, kind="T1",
+                          frequency=frequency, nucleus="7Li", metadata={"C": C})
+
+
+def write_relaxation_table(path, data) -> None:
+    """Write T1(T) as a text table: T (K), T1 (ms), its error."""
+    lines = [f"# nucleus: {data.nucleus}", f"# frequency: {data.frequency / 1e6:g} MHz",
+             "T (K)\tT1 (ms)\tT1_err (ms)"]
+    lines += [f"{t:.2f}\t{x * 1e3:.6g}\t{e * 1e3:.3g}"
+              for t, x, e in zip(data.T, data.time, data.time_error, strict=True)]
+    write_text_atomic(path, "\n".join(lines) + "\n")

@@ -208,33 +208,68 @@ def haven_analysis(ctx: AnalysisContext) -> HavenResult:
         raise ctx.error("wrong table kinds", "measurements",
                         "first a diffusivity table (D), then a conductivity table (sigma)")
     T, d_eff, d_eff_err, _ = stored_series(ctx, p["from_method"], p["value"])
-    bulk_fit = bulk.fit()
-    d_bulk, d_bulk_err = bulk_fit.predict(T)
+    d_bulk, d_bulk_err = bulk.fit().predict(T)
     term = gb_term_from_effective(d_eff, d_bulk, D_eff_error=d_eff_err, D_bulk_error=d_bulk_err)
-    tracer_fit = fit_arrhenius(T, term.value, y_err=term.error, files=[bulk.source])
-    d_sigma = conductivity_diffusivity(cond.y, cond.T, p["carrier_density"],
-                                       sigma_error=cond.y_err,
-                                       n_error=p["carrier_density_error"] or None)
+    return haven_result(T, term.value, term.error, cond, p["carrier_density"],
+                        p["carrier_density_error"], [bulk.source, cond.source],
+                        {**p, "tracer_temperatures_K": T.tolist()},
+                        method="transport.haven", what="(l/δ)D_gb",
+                        title="Haven ratio of grain-boundary diffusion")
+
+
+def haven_result(T, D, D_err, cond, n, n_err, files, parameters, *, method: str, what: str,
+                 title: str) -> HavenResult:
+    """Arrhenius fits of D(T) and of D_σ from the conductivity table ``cond``
+    (Nernst-Einstein with carrier density ``n``), their prefactor ratio (seed 000) and the
+    pointwise ratio at the temperatures of ``D``."""
+    tracer_fit = fit_arrhenius(T, D, y_err=D_err, files=[f for f in files if f != cond.source])
+    d_sigma = conductivity_diffusivity(cond.y, cond.T, n, sigma_error=cond.y_err,
+                                       n_error=n_err or None)
     sigma_fit = fit_arrhenius(cond.T, d_sigma.value, y_err=d_sigma.error, files=[cond.source])
     a_t, a_s = tracer_fit["prefactor"], sigma_fit["prefactor"]
     ea_t, ea_s = tracer_fit["Ea"], sigma_fit["Ea"]
     hr = haven_ratio_from_prefactors(a_t.value, a_s.value, A_tracer_error=a_t.error,
                                      A_sigma_error=a_s.error)
     ds_at_T, ds_err = sigma_fit.predict(T)
-    point = haven_ratio(term.value, ds_at_T, D_tracer_error=term.error, D_sigma_error=ds_err)
+    point = haven_ratio(D, ds_at_T, D_tracer_error=D_err, D_sigma_error=ds_err)
     pv, pe = np.asarray(point.value, float), np.asarray(point.error, float)
     w = 1.0 / pe**2
+    sigma_what = what.replace("D_gb", "D_σ,gb") if "gb" in what else "D_σ"
     values = {
         "H_R": Value("H_R", float(hr.value), float(hr.error), "", "H_R (prefactors)"),
         "H_R_mean": Value("H_R_mean", float(np.sum(w * pv) / np.sum(w)),
                           float(1.0 / math.sqrt(np.sum(w))), "", "H_R (pointwise mean)"),
-        "Ea_tracer": Value("Ea_tracer", ea_t.value, ea_t.error, "J", "Ea of (l/δ)D*_gb"),
-        "Ea_sigma": Value("Ea_sigma", ea_s.value, ea_s.error, "J", "Ea of (l/δ)D_σ,gb"),
-        "A_tracer": Value("A_tracer", a_t.value, a_t.error, "m^2/s", "prefactor of (l/δ)D*_gb"),
-        "A_sigma": Value("A_sigma", a_s.value, a_s.error, "m^2/s", "prefactor of (l/δ)D_σ,gb"),
+        "Ea_tracer": Value("Ea_tracer", ea_t.value, ea_t.error, "J", f"Ea of {what}"),
+        "Ea_sigma": Value("Ea_sigma", ea_s.value, ea_s.error, "J", f"Ea of {sigma_what}"),
+        "A_tracer": Value("A_tracer", a_t.value, a_t.error, "m^2/s", f"prefactor of {what}"),
+        "A_sigma": Value("A_sigma", a_s.value, a_s.error, "m^2/s",
+                         f"prefactor of {sigma_what}"),
     }
-    prov = Provenance.build("transport.haven", [bulk.source, cond.source],
-                            {**p, "tracer_temperatures_K": T.tolist()})
-    return HavenResult(values=values, provenance=prov, tracer_fit=tracer_fit,
-                       sigma_fit=sigma_fit, pointwise_T=T, pointwise=pv, pointwise_error=pe,
-                       title="Haven ratio of grain-boundary diffusion")
+    return HavenResult(values=values, provenance=Provenance.build(method, files, parameters),
+                       tracer_fit=tracer_fit, sigma_fit=sigma_fit, pointwise_T=np.asarray(T),
+                       pointwise=pv, pointwise_error=pe, title=title)
+
+
+@analysis(
+    "transport.haven_bulk",
+    techniques=("arrhenius-table",),
+    uses_results=True,
+    parameters={
+        "from_method": Param(None, "nmr.pfg", "stored analysis giving D(T) (tracer or NMR)"),
+        "value": Param(None, "D_mean", "name of the stored diffusivity"),
+        "carrier_density": Param("1/m^3", doc="mobile-ion number density n"),
+        "carrier_density_error": Param("1/m^3", 0.0, "its standard error"),
+    },
+)
+def haven_bulk_analysis(ctx: AnalysisContext) -> HavenResult:
+    """Haven ratio D/D_σ of stored diffusivities against a conductivity table."""
+    p = ctx.parameters
+    cond = _table(ctx, 0)
+    if len(ctx.measurements) != 1 or cond.quantity != "sigma":
+        raise ctx.error("needs one conductivity table", "measurements",
+                        "[a conductivity (sigma) table]")
+    T, d, d_err, _ = stored_series(ctx, p["from_method"], p["value"])
+    return haven_result(T, d, d_err, cond, p["carrier_density"], p["carrier_density_error"],
+                        [cond.source], {**p, "temperatures_K": T.tolist()},
+                        method="transport.haven_bulk", what="D",
+                        title=f"Haven ratio of {p['value']} ({p['from_method']})")
