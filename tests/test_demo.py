@@ -117,3 +117,38 @@ def test_demo_rerun_skips_everything(demo, capsys):
     out = capsys.readouterr().out
     assert f"ran 0, skipped {demo['n']} unchanged, failed 0" in out
     assert len(demo["db"].analyses()) == demo["n"]
+
+
+def test_nmr_powder_fits_recover_the_series(demo):
+    """Each PFG decay gives D_mean = D_bulk(T) and D_a/D_c ≈ 18 (seed 001) within 3σ."""
+    from ionscale.datasets.demo import PFG_TEMPERATURES_K
+    from ionscale.datasets.synthetic import LLTO_NMR, llto_pfg_diffusivities
+
+    rows = demo["db"].results(method="nmr.pfg", name="D_mean")
+    rows = [r for r in rows if "anisotropic?" not in r["label"]]
+    assert sorted(round(r["temperature_K"], 2) for r in rows) == list(PFG_TEMPERATURES_K)
+    for r in rows:
+        truth = llto_pfg_diffusivities(r["temperature_K"])["D_mean"]
+        assert abs(r["value"] - truth) < 3 * r["error"]
+    ratios = demo["db"].results(method="nmr.pfg", name="anisotropy")
+    for r in ratios:
+        assert abs(r["value"] - LLTO_NMR["anisotropy"]) < 3 * r["error"]
+
+
+def test_nmr_model_selection_and_arrhenius(demo):
+    comparison = demo["db"].results(method="nmr.pfg", name="p_value")
+    assert len(comparison) == 1 and comparison[0]["value"] < 0.01
+    ea = value(demo["db"], "transport.arrhenius", "Ea", label="Arrhenius of D_NMR (powder mean)")
+    assert abs(ea["value"] - LLTO["Ea_bulk"] * EV) < 3 * ea["error"]
+
+
+def test_bpp_and_bulk_haven(demo):
+    from ionscale.datasets.demo import DEMO_HAVEN_BULK
+    from ionscale.datasets.synthetic import LLTO_NMR
+
+    tau0 = value(demo["db"], "nmr.bpp", "tau0")
+    ea = value(demo["db"], "nmr.bpp", "Ea")
+    assert abs(tau0["value"] - LLTO_NMR["tau0"]) < 3 * tau0["error"]
+    assert abs(ea["value"] - LLTO_NMR["Ea_tau"] * EV) < 3 * ea["error"]
+    hr = value(demo["db"], "transport.haven_bulk", "H_R_mean")
+    assert abs(hr["value"] - DEMO_HAVEN_BULK) < 3 * hr["error"]

@@ -232,3 +232,27 @@ def test_rising_within_noise_is_accepted_and_p0_used():
         warnings.simplefilter("ignore", FitWarning)
         res = fit_pfg(data, p0={"D": 1e-12, "S0": 990.0})
     assert res["D"].error > 0
+
+
+@pytest.mark.parametrize("model,n,params", [
+    ("iso", 1, {"D": 2e-11}),
+    ("aniso", 1, {"D_a": 6.1e-11, "D_c": 3.3e-12}),
+    ("multi", 2, {"D_1": 5e-11, "D_2": 2e-12, "w_2": 1.5}),
+    ("multi", 3, {"D_1": 1e-10, "D_2": 1e-11, "D_3": 1e-12, "w_2": 0.7, "w_3": 2.0}),
+    ("lognormal", 1, {"D_median": 1e-11, "sigma_ln": 0.8}),
+])
+def test_model_jacobians_match_finite_differences(model, n, params):
+    from ionscale.nmr.pfg import _spec
+
+    spec = _spec(model, n)
+    b = np.linspace(0, 4e11, 9)
+    J = spec.dE(b, params)
+    assert J.shape == (9, len(spec.names))
+    for j, name in enumerate(spec.names):
+        h = 1e-6 * params[name]
+        up, down = dict(params), dict(params)
+        up[name] += h
+        down[name] -= h
+        num = (spec.E(b, up) - spec.E(b, down)) / (2 * h)
+        assert J[:, j] == pytest.approx(num, rel=1e-6, abs=1e-7 * np.max(np.abs(num)))
+    assert spec.E(np.array([0.0]), params)[0] == pytest.approx(1.0, rel=1e-14)

@@ -773,7 +773,7 @@ def compare_pfg_models(
         p_value = float(stats.f.sf(F, dk, an.dof)) if an.dof > 0 else math.nan
         d_bic = iso.bic - an.bic
         d_aic = iso.aic - an.aic
-        warranted = p_value < 0.2
+        warranted = p_value < P_THRESHOLD and d_bic > BIC_THRESHOLD
         verdict = f"anisotropic model {'warranted' if warranted else 'not warranted'}"
         if warranted:
             accepted.append("aniso")
