@@ -194,3 +194,12 @@ def test_wrong_model_with_absolute_sigma_warns_about_chi2():
     with warnings.catch_warnings():
         warnings.simplefilter("error", FitWarning)
         fit_curve(line, x, 2 * x + 0.01 * np.cos(40 * x), {"a": 1, "b": 0}, sigma=0.01)
+
+
+def test_only_the_undetermined_parameters_get_infinite_errors():
+    x = np.linspace(0, 1, 10)
+    y = x + 1 + 0.01 * np.sin(9 * x)
+    with pytest.warns(FitWarning, match="rank"):
+        res = fit_curve(lambda x, a, b, c: (a + b) * x + c, x, y, {"a": 0.3, "b": 0.3, "c": 0})
+    assert np.isinf(res.error("a")) and np.isinf(res.error("b"))
+    assert np.isfinite(res.error("c")) and res.error("c") > 0

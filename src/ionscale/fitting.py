@@ -280,15 +280,17 @@ def fit_residuals(
     k = idx.size
     dof = n - k
     # finite differences carry ~1e-8 relative noise, which would hide an exact degeneracy
-    cov_q, rank = _covariance(jq, rtol=None if jac_q is not None else 1e-9)
+    cov_q, rank, undetermined = _covariance(jq, rtol=None if jac_q is not None else 1e-9)
     d = dp_dq(p_best)
     cov = np.zeros((len(names), len(names)))
     cov[np.ix_(idx, idx)] = cov_q * np.outer(d, d)
     if not absolute_sigma and dof > 0:
         cov *= chi2 / dof
+    bad = idx[undetermined]
+    cov[bad, :] = np.inf
+    cov[:, bad] = np.inf
     errors = np.sqrt(np.clip(np.diag(cov), 0, None))
     if rank < k:
-        errors[idx] = np.where(errors[idx] == 0, np.inf, errors[idx])
         warnings.warn(f"Jacobian has rank {rank} < {k} free parameters: some parameters are "
                       "not determined by the data (errors set to inf)", FitWarning, stacklevel=2)
     at_bound = [names[i] for i in idx if (np.isfinite(lower[i]) and
@@ -338,18 +340,23 @@ def _central_jacobian(fun, q: np.ndarray, r: np.ndarray) -> np.ndarray:
     return jac
 
 
-def _covariance(j: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, int]:
-    """``(JᵀJ)⁻¹`` through the SVD, dropping singular directions; returns it and the rank."""
+def _covariance(j: np.ndarray, rtol: float | None = None
+                ) -> tuple[np.ndarray, int, np.ndarray]:
+    """``(JᵀJ)⁻¹`` through the SVD, dropping singular directions; returns it, the rank and
+    which parameters have a share in a dropped (undetermined) direction."""
     _, s, vt = np.linalg.svd(j, full_matrices=False)
     if s.size == 0:
-        return np.zeros((j.shape[1], j.shape[1])), 0
+        return np.zeros((j.shape[1], j.shape[1])), 0, np.ones(j.shape[1], bool)
     if rtol is None:
         rtol = np.finfo(float).eps * max(j.shape)
     threshold = rtol * s[0]
     keep = s > threshold
+    null = vt[~keep]
     vt = vt[keep]
     cov = (vt.T / s[keep] ** 2) @ vt
-    return cov, int(keep.sum())
+    # a parameter that moves along an undetermined direction is itself undetermined
+    undetermined = (np.abs(null) > 0.1).any(axis=0) if null.size else np.zeros(j.shape[1], bool)
+    return cov, int(keep.sum()), undetermined
 
 
 def fit_curve(

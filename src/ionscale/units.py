@@ -126,6 +126,7 @@ def parse_quantity(
     unit_text = match.group("unit").replace("µ", "u").replace("μ", "u").replace("°C", "degC")
     unit_text = unit_text.replace("°", "deg").replace("^", "**").replace("²", "**2")
     unit_text = unit_text.replace("³", "**3").replace("⁻¹", "**-1")
+    unit_text = _GAUSS.sub("field_gauss", unit_text)
     if not unit_text:
         return magnitude
     ureg = registry()

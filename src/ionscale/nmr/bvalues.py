@@ -50,7 +50,7 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from ..units import parse_quantity, unit_factor
+from ..units import parse_quantity
 
 #: Gyromagnetic ratios γ, rad s⁻¹ T⁻¹, with the IUPAC sign (b depends on γ² only). ¹H, ⁶Li,
 #: ⁷Li, ¹⁹F, ²³Na and ³¹P are the values of the science reference (SCIENCE.md §5); the others
@@ -153,24 +153,11 @@ def _resolve_gamma(nucleus: str | None, gamma_value: float | None) -> float:
 
 # --------------------------------------------------------------------------- input parsing
 
-_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-_GAUSS = re.compile(r"\b(?:G|gauss|Gauss)\b")
 
 
 def _gradient_from_text(text: str, field: str) -> float:
     """A gradient typed as text ("50 G/cm", "0.5 T/m", "300 mT/m") in T m⁻¹."""
-    try:
-        return parse_quantity(text, "T/m", field=field)
-    except InputError:
-        # pint reads "G" as the Gaussian-CGS gauss, which does not convert to tesla; handle the
-        # field's gauss (1 G = 1e-4 T = 100 µT) until units.parse_quantity does
-        m = _NUMBER_UNIT.match(text)
-        if m is None or not _GAUSS.search(m.group(2)):
-            raise
-        factor = unit_factor(_GAUSS.sub("uT", m.group(2)), "T/m")
-        if factor is None:
-            raise
-        return float(m.group(1)) * factor * 100.0
+    return parse_quantity(text, "T/m", field=field)
 
 
 def _quantities(value, unit: str, field: str) -> np.ndarray:

@@ -503,6 +503,24 @@ def _values(model: str, n: int, fit: FitResult, normalise: bool, baseline: bool)
     return v
 
 
+def _warn_unresolved(fit: FitResult, b: np.ndarray) -> None:
+    """Warn about a diffusion coefficient the b range cannot measure (it ran off to 0 or ∞)."""
+    b_max = float(np.max(b))
+    b_pos = b[b > 0]
+    b_low = float(np.min(b_pos)) if b_pos.size else b_max
+    bad = []
+    for name in fit.names:
+        if name.startswith("D"):
+            D = fit.value(name)
+            if D * b_max < 1e-3 or D * b_low > 30:
+                bad.append(f"{name} = {D:.3g} m^2/s (b·D from {D * b_low:.2g} to "
+                           f"{D * b_max:.2g})")
+    if bad:
+        warnings.warn("not resolved by the b range (it needs b·D between ~0.01 and ~30): "
+                      + "; ".join(bad) + "; its value and error are not meaningful (check the "
+                      "model, the baseline option and the b range)", FitWarning, stacklevel=3)
+
+
 def _provenance(method: str, data: PFGData, parameters: dict) -> Provenance:
     files = []
     params = dict(parameters)
@@ -622,6 +640,7 @@ def fit_pfg(
     best = _best_fit(spec, b, S, sigma, starts, monte_carlo=0, seed=None, **kw)
     if monte_carlo:
         best = _run_fit(spec, b, S, sigma, best.params, monte_carlo=monte_carlo, seed=seed, **kw)
+    _warn_unresolved(best, b)
     values = _values(model, n, best, normalise, baseline)
     x_fit = np.linspace(0.0, float(np.max(b)) * 1.02, 200)
     params = best.params
