@@ -25,6 +25,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_tracer.py
+	$(BIN)/python benchmarks/bench_nmr.py
 
 clean:
 	rm -rf $(VENV) demo-output

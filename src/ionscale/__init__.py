@@ -1,12 +1,12 @@
 """ionscale: ion-transport numbers for solid electrolytes that hold up.
 
-Tracer diffusion from isotope-exchange SIMS, conductivity, Arrhenius and Haven analysis,
-with uncertainties, provenance, a results database and reports.
+Tracer diffusion from isotope-exchange SIMS, PFG-NMR diffusion and relaxation, conductivity,
+Arrhenius and Haven analysis, with uncertainties, provenance, a results database and reports.
 """
 
 __version__ = "0.1.0"
 
-from . import tracer, transport  # noqa: E402
+from . import nmr, tracer, transport  # noqa: E402
 from .errors import FitError, FitWarning, InputError, IonscaleError  # noqa: E402
 from .fitting import FitResult, fit_curve, fit_residuals  # noqa: E402
 from .results import Provenance, Result, Value  # noqa: E402
@@ -15,5 +15,5 @@ from .units import format_value, parse_quantity  # noqa: E402
 __all__ = [
     "__version__", "FitError", "FitWarning", "InputError", "IonscaleError", "FitResult",
     "fit_curve", "fit_residuals", "Provenance", "Result", "Value", "format_value",
-    "parse_quantity", "tracer", "transport",
+    "parse_quantity", "nmr", "tracer", "transport",
 ]

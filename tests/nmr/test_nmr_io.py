@@ -12,13 +12,12 @@ import pytest
 from ionscale.errors import InputError
 from ionscale.io.nmr import (
     RelaxationCurve,
-    fit_inversion_recovery,
-    fit_saturation_recovery,
     read_bruker_pfg,
     read_pfg_table,
     read_relaxation_table,
     read_topspin_relaxation,
 )
+from ionscale.nmr.recovery import fit_inversion_recovery, fit_saturation_recovery
 
 GAMMA_7LI = 103.962e6  # rad s^-1 T^-1 (SCIENCE.md §5)
 D_TRUE = 2e-11  # m^2/s
