@@ -74,7 +74,7 @@ def register(subparsers) -> None:
     p.add_argument("--nucleus", help="e.g. 7Li")
     p.add_argument("--temperature", help="e.g. '120 degC'")
     p.add_argument("--bruker", action="store_true", help="FILE is inside a Bruker directory")
-    p.add_argument("--region", help="Bruker: integration region 'lo,hi' in ppm")
+    p.add_argument("--region", help="Bruker: integration region in ppm, e.g. --region=-5,5")
     p.add_argument("--normalise", action="store_true", help="S0 = 1 fixed")
     p.add_argument("--baseline", action="store_true", help="fit a constant baseline")
     p.add_argument("--monte-carlo", type=int, default=0, help="Monte-Carlo refits for errors")
