@@ -397,8 +397,8 @@ def t1_curve(T, *, tau0: float = LLTO_NMR["tau0"], Ea_eV: float = LLTO_NMR["Ea_t
     rng = np.random.default_rng(seed)
     T = np.asarray(T, dtype=float)
     omega0 = 2 * np.pi * frequency
-    tau_min = BPP_T1_MINIMUM / omega0
-    peak = tau_min / (1 + (omega0 * tau_min) ** 2) + 4 * tau_min / (1 + 4 * (omega0 * tau_min) ** 2)
+    # rate per unit C at the minimum: τ pinned there (Ea = 0 makes τ = τ0 at any T)
+    peak = float(bpp_rate(1.0, BPP_T1_MINIMUM / omega0, 0.0, 1.0, omega0))
     C = 1.0 / (T1_min * peak)
     T1 = 1.0 / bpp_rate(T, tau0, Ea_eV * EV, C, omega0)
     measured = T1 * (1 + noise * rng.normal(size=T.size))
