@@ -351,6 +351,24 @@ def unit_scale(unit: str) -> tuple[str, float] | None:
     return None
 
 
+def row_range(text: str | None, *, field: str, file: str | None = None) -> slice | None:
+    """``"start:stop"`` (0-based, stop excluded, either side may be empty) as a slice.
+
+    Examples
+    --------
+    >>> row_range("0:584", field="rows")
+    slice(0, 584, None)
+    """
+    if text is None:
+        return None
+    try:
+        start, stop = (int(s) if s.strip() else None for s in str(text).split(":"))
+    except ValueError:
+        raise InputError(f"cannot read rows {text!r}", file=file, field=field,
+                         expected="'start:stop' such as '0:584'") from None
+    return slice(start, stop)
+
+
 def _merge_unit_tokens(tokens: list[str]) -> list[str]:
     """Rejoin ``T (K)`` or ``x [µm]`` that a whitespace split cut in two."""
     merged: list[str] = []

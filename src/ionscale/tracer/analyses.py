@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..campaign import AnalysisContext, Measurement, Param, analysis
 from ..io.sims import read_map, read_profile
+from ..io.text import row_range
 from ..tracer.data import Profile
 from .evolution import fit_evolution
 from .fraction import FractionMapResult, fraction_map
@@ -30,25 +31,15 @@ _READ = {
 }
 
 
-def _rows(ctx: AnalysisContext):
-    text = ctx.parameters.get("rows")
-    if text is None:
-        return None
-    try:
-        start, stop = (int(s) if s.strip() else None for s in str(text).split(":"))
-    except ValueError:
-        raise ctx.error(f"cannot read rows {text!r}", "parameters.rows",
-                        "'start:stop' such as '0:584'") from None
-    return slice(start, stop)
-
-
 def read_line(ctx: AnalysisContext, m: Measurement) -> Profile:
     """Read a line-scan measurement with the analysis' reading parameters."""
     if len(m.files) != 1:
         raise ctx.error(f"measurement {m.name!r} has {len(m.files)} files", "measurements",
                         "one file per line scan")
-    return read_profile(m.files[0], x_unit=ctx.parameters.get("x_unit", "um"),
-                        rows=_rows(ctx), isotopes=ctx.parameters.get("isotopes"))
+    rows = row_range(ctx.parameters.get("rows"), field=f"{ctx.where}.parameters.rows",
+                     file=ctx.file)
+    return read_profile(m.files[0], x_unit=ctx.parameters.get("x_unit", "um"), rows=rows,
+                        isotopes=ctx.parameters.get("isotopes"))
 
 
 def _time(ctx: AnalysisContext, m: Measurement) -> float:

@@ -10,35 +10,34 @@ import numpy as np
 
 from ..cli import add_output_options, print_result
 from ..errors import InputError
+from ..io.text import row_range
 from ..units import parse_quantity
-
-
-def _rows(text: str | None):
-    if text is None:
-        return None
-    try:
-        start, stop = (int(s) if s.strip() else None for s in text.split(":"))
-    except ValueError:
-        raise InputError(f"cannot read {text!r}", field="--rows",
-                         expected="'start:stop', e.g. 0:584") from None
-    return slice(start, stop)
 
 
 def _read(args, path):
     from ..io.sims import read_profile
 
     isotopes = args.isotopes.split(",") if getattr(args, "isotopes", None) else None
-    return read_profile(path, x_unit=args.x_unit, rows=_rows(args.rows), isotopes=isotopes)
+    return read_profile(path, x_unit=args.x_unit, rows=row_range(args.rows, field="--rows"),
+                        isotopes=isotopes)
+
+
+def _count_map(args: argparse.Namespace):
+    """The count maps named on the command line (one file per isotope, or one file)."""
+    from ..io.sims import read_map
+
+    files = args.files
+    if args.isotopes:
+        channels = dict(zip(args.isotopes.split(","), files, strict=True))
+    else:
+        channels = files if len(files) > 1 else files[0]
+    return read_map(channels, pixel_size=args.pixel_size)
 
 
 def _fraction(args: argparse.Namespace) -> int:
-    from ..io.sims import read_map
     from .fraction import FractionMapResult, fraction_map
 
-    files = args.files
-    channels = dict(zip(args.isotopes.split(","), files, strict=True)) if args.isotopes else (
-        files if len(files) > 1 else files[0])
-    fmap = fraction_map(read_map(channels, pixel_size=args.pixel_size), tracer=args.tracer,
+    fmap = fraction_map(_count_map(args), tracer=args.tracer,
                         other=args.other, bin=args.bin,
                         normalise_to=None if args.source is None else float(args.source))
     result = FractionMapResult.of(fmap, parameters=vars_json(args))
@@ -89,13 +88,10 @@ def _evolve(args: argparse.Namespace) -> int:
 
 
 def _gb(args: argparse.Namespace) -> int:
-    from ..io.sims import read_map
     from .fraction import fraction_map
     from .grain_boundary import analyse_boundaries
 
-    channels = dict(zip(args.isotopes.split(","), args.files, strict=True)) if args.isotopes \
-        else (args.files if len(args.files) > 1 else args.files[0])
-    fmap = fraction_map(read_map(channels, pixel_size=args.pixel_size), tracer=args.tracer,
+    fmap = fraction_map(_count_map(args), tracer=args.tracer,
                         other=args.other, bin=args.bin)
     segments = read_segments(args.segments, args.segment_unit)
     # a 5th column gives the boundary's y; as in campaign files it is passed as the point (x0, y)
