@@ -112,7 +112,7 @@ class AnalysisSpec:
 
 _REGISTRY: dict[str, AnalysisSpec] = {}
 _BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.nmr.analyses",
-                    "ionscale.transport.analyses")
+                    "ionscale.transport.analyses", "ionscale.impedance.analyses")
 
 
 def analysis(

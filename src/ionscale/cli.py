@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_report)
 
     from . import store_cli
+    from .impedance import cli as eis_cli
+    from .microstructure import cli as micro_cli
     from .nmr import cli as nmr_cli
     from .tracer import cli as tracer_cli
     from .transport import cli as transport_cli
@@ -131,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     tracer_cli.register(sub)
     nmr_cli.register(sub)
     transport_cli.register(sub)
+    eis_cli.register(sub)
+    micro_cli.register(sub)
     return parser
 
 

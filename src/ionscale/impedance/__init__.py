@@ -1,8 +1,37 @@
 """Impedance spectroscopy of solid electrolytes.
 
-Readers are in :mod:`ionscale.io.eis`.
+* :mod:`~ionscale.impedance.elements`, :mod:`~ionscale.impedance.circuits`: circuit strings
+  (``R0-p(R1,CPE1)-p(R2,CPE2)-CPE3``) compiled once into a vectorised model with an analytic
+  Jacobian;
+* :mod:`~ionscale.impedance.fit`: complex non-linear least squares with automatic initial
+  values; :mod:`~ionscale.impedance.series`: many spectra in one call (warm start, arc order,
+  global parameters, processes);
+* :mod:`~ionscale.impedance.kramers_kronig`: lin-KK with the μ criterion, drift across series;
+* :mod:`~ionscale.impedance.drt`: Tikhonov/NNLS distribution of relaxation times and its peaks;
+* :mod:`~ionscale.impedance.capacitance`: Brug capacitance, apex frequency, arc assignment;
+* :mod:`~ionscale.impedance.pellet`: σ_bulk, σ_gb, brick layer, σT Arrhenius of a pellet;
+* :mod:`~ionscale.impedance.evolution`: R(t) against √t (two segments), logarithmic model.
+
+Readers are in :mod:`ionscale.io.eis`; conductivity from geometry in
+:mod:`ionscale.transport.conductivity`.
 """
 
+from .capacitance import arc_capacitances, assign_arcs, brug_capacitance, peak_frequency
+from .circuits import Circuit
 from .data import Spectrum, spectrum_from_arrays
+from .drt import DRTResult, compute_drt
+from .elements import ELEMENTS, element_table
+from .evolution import EvolutionResult, resistance_evolution, resistance_series
+from .fit import CircuitFit, fit_circuit, initial_guess, initial_guesses
+from .kramers_kronig import KKResult, KKSeries, kk_series, kramers_kronig
+from .pellet import Geometry, PelletResult, PelletSeries, pellet_conductivities, pellet_series
+from .series import SeriesFit, fit_series
 
-__all__ = ["Spectrum", "spectrum_from_arrays"]
+__all__ = [
+    "Circuit", "CircuitFit", "DRTResult", "ELEMENTS", "EvolutionResult", "Geometry", "KKResult",
+    "KKSeries", "PelletResult", "PelletSeries", "SeriesFit", "Spectrum", "arc_capacitances",
+    "assign_arcs", "brug_capacitance", "compute_drt", "element_table", "fit_circuit",
+    "fit_series", "initial_guess", "initial_guesses", "kk_series", "kramers_kronig",
+    "peak_frequency", "pellet_conductivities", "pellet_series", "resistance_evolution",
+    "resistance_series", "spectrum_from_arrays",
+]

@@ -8,6 +8,13 @@ from .arrhenius import (
     fit_two_segment,
     fit_vtf,
 )
+from .conductivity import (
+    area_specific_resistance,
+    brick_layer_gb_conductivity,
+    conductivity,
+    sigma_T_arrhenius,
+    total_conductivity,
+)
 from .effective_medium import (
     gb_term_from_effective,
     hashin_shtrikman_bounds,
@@ -29,6 +36,8 @@ from .nernst_einstein import (
 )
 
 __all__ = [
+    "area_specific_resistance", "brick_layer_gb_conductivity", "conductivity",
+    "sigma_T_arrhenius", "total_conductivity",
     "ArrheniusFit", "ModelComparison", "compare_arrhenius_models", "fit_arrhenius",
     "fit_two_segment", "fit_vtf", "gb_term_from_effective", "hashin_shtrikman_bounds",
     "maxwell_garnett", "parallel_mixture", "series_diffusivity", "series_mixture",
