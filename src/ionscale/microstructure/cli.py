@@ -1,0 +1,175 @@
+"""``ionscale micro ...`` commands: metrics and the heavy metrics one at a time."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import add_output_options, print_result
+from ..errors import InputError
+
+
+def _phases(text: str | None) -> dict[str, int] | None:
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        name, _, label = item.partition("=")
+        try:
+            out[name.strip()] = int(label)
+        except ValueError:
+            raise InputError(f"cannot read {item!r}", field="--phases",
+                             expected="name=label pairs, e.g. pore=0,solid=255") from None
+    return out
+
+
+def _phase(text: str | None):
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _volume(args):
+    from ..io.volume import read_volume
+
+    shape = tuple(int(n) for n in args.shape.split(",")) if args.shape else None
+    return read_volume(args.volume, voxel_size=args.voxel, phases=_phases(args.phases),
+                       dataset=args.dataset, shape=shape, dtype=args.dtype)
+
+
+def _axis(text: str) -> int:
+    axes = {"z": 0, "y": 1, "x": 2, "0": 0, "1": 1, "2": 2}
+    if text not in axes:
+        raise InputError(f"axis {text!r}", field="--axis", expected="z, y or x (or 0, 1, 2)")
+    return axes[text]
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from .metrics import PARTS, microstructure_metrics
+
+    parts = PARTS if not args.only else tuple(p.strip() for p in args.only.split(","))
+    if args.skip:
+        parts = tuple(p for p in parts if p not in args.skip.split(","))
+    result = microstructure_metrics(_volume(args), _phase(args.phase), axis=_axis(args.axis),
+                                    connectivity=args.connectivity, parts=parts,
+                                    thickness_method=args.method, measure=args.measure,
+                                    geodesic_metric=args.metric,
+                                    progress=not args.no_progress)
+    print_result(result, args.json, args.plot)
+    return 0
+
+
+def _tortuosity(args: argparse.Namespace) -> int:
+    from .tortuosity import tortuosity_factor
+
+    print_result(tortuosity_factor(_volume(args), _phase(args.phase), _axis(args.axis),
+                                   solver=args.solver, rtol=args.rtol), args.json, args.plot)
+    return 0
+
+
+def _geodesic(args: argparse.Namespace) -> int:
+    from .geodesic import geometric_tortuosity
+
+    print_result(geometric_tortuosity(_volume(args), _phase(args.phase), _axis(args.axis),
+                                      metric=args.metric), args.json, args.plot)
+    return 0
+
+
+def _thickness(args: argparse.Namespace) -> int:
+    from .thickness import thickness_statistics
+
+    print_result(thickness_statistics(_volume(args), _phase(args.phase), method=args.method,
+                                      measure=args.measure), args.json, args.plot)
+    return 0
+
+
+def _psd(args: argparse.Namespace) -> int:
+    from .pores import pore_size_distribution
+
+    print_result(pore_size_distribution(_volume(args), _phase(args.phase),
+                                        connectivity=args.connectivity,
+                                        split="watershed" if args.watershed else "none"),
+                 args.json, args.plot)
+    return 0
+
+
+def _memory(args: argparse.Namespace) -> int:
+    from .memory import estimate_memory
+
+    shape = tuple(int(n) for n in args.shape.split(","))
+    for metric in args.metrics.split(","):
+        need = estimate_memory(shape, metric)
+        print(f"{metric:22s} {need / 2**30:8.2f} GiB")
+    return 0
+
+
+def _add_volume(p) -> None:
+    p.add_argument("volume", help="TIFF stack (file or folder), HDF5, zarr, raw or .zip")
+    p.add_argument("--phase", help="phase name (with --phases) or label, e.g. 0")
+    p.add_argument("--phases", help="names of labels, e.g. pore=0,solid=255")
+    p.add_argument("--voxel", help="voxel size: '20 nm' or 'dz,dy,dx' ('50 nm,20 nm,20 nm'); "
+                                   "default: from the file")
+    p.add_argument("--dataset", help="HDF5/zarr dataset path")
+    p.add_argument("--shape", help="raw files: z,y,x")
+    p.add_argument("--dtype", help="raw files: e.g. uint8")
+    p.add_argument("--axis", default="z", help="transport axis: z, y or x (or 0, 1, 2)")
+
+
+def register(subparsers) -> None:
+    """Add ``ionscale micro`` and its verbs."""
+    micro = subparsers.add_parser("micro", help="3D microstructure metrics of a volume")
+    verbs = micro.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+
+    p = verbs.add_parser("metrics", help="every metric of a phase (fractions, slices, REV, "
+                                         "percolation, τ, geodesic, thickness, pores)")
+    _add_volume(p)
+    p.add_argument("--only", help="comma-separated parts to run")
+    p.add_argument("--skip", help="comma-separated parts to skip")
+    p.add_argument("--connectivity", type=int, default=6, choices=[6, 18, 26])
+    p.add_argument("--method", default="fast", choices=["fast", "exact"],
+                   help="local-thickness method")
+    p.add_argument("--measure", default="diameter", choices=["diameter", "radius"])
+    p.add_argument("--metric", default="euclidean",
+                   choices=["euclidean", "6-neighbour", "26-neighbour"],
+                   help="geodesic metric (seed 004 used 6-neighbour)")
+    p.add_argument("--no-progress", action="store_true")
+    add_output_options(p)
+    p.set_defaults(func=_metrics)
+
+    p = verbs.add_parser("tortuosity", help="tortuosity factor τ (diffusion solve)")
+    _add_volume(p)
+    p.add_argument("--solver", default="auto",
+                   choices=["auto", "cg-amg", "cg-jacobi", "direct"])
+    p.add_argument("--rtol", type=float, default=1e-6)
+    add_output_options(p)
+    p.set_defaults(func=_tortuosity)
+
+    p = verbs.add_parser("geodesic", help="geodesic map and geometric tortuosity")
+    _add_volume(p)
+    p.add_argument("--metric", default="euclidean",
+                   choices=["euclidean", "6-neighbour", "26-neighbour"])
+    add_output_options(p)
+    p.set_defaults(func=_geodesic)
+
+    p = verbs.add_parser("thickness", help="local thickness distribution")
+    _add_volume(p)
+    p.add_argument("--method", default="fast", choices=["fast", "exact"])
+    p.add_argument("--measure", default="diameter", choices=["diameter", "radius"])
+    add_output_options(p)
+    p.set_defaults(func=_thickness)
+
+    p = verbs.add_parser("psd", help="pore (particle) size distribution")
+    _add_volume(p)
+    p.add_argument("--connectivity", type=int, default=6, choices=[6, 18, 26])
+    p.add_argument("--watershed", action="store_true", help="split touching pores")
+    add_output_options(p)
+    p.set_defaults(func=_psd)
+
+    p = verbs.add_parser("memory", help="memory a metric needs for a volume shape")
+    p.add_argument("shape", help="z,y,x")
+    p.add_argument("--metrics", default="fractions,labels,local_thickness_fast,tortuosity",
+                   help="comma-separated metric names")
+    p.set_defaults(func=_memory)
