@@ -194,7 +194,7 @@ def _formats(args: argparse.Namespace) -> int:
     from ..io.eis import FORMATS
 
     for f in FORMATS:
-        print(f"{f.name:14s} {', '.join(f.extensions):18s} {f.description}")
+        print(f"{f.name:14s} {', '.join(f.extensions):18s} keeps: {', '.join(f.keeps)}")
     return 0
 
 
