@@ -112,7 +112,8 @@ class AnalysisSpec:
 
 _REGISTRY: dict[str, AnalysisSpec] = {}
 _BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.nmr.analyses",
-                    "ionscale.transport.analyses", "ionscale.impedance.analyses")
+                    "ionscale.transport.analyses", "ionscale.impedance.analyses",
+                    "ionscale.microstructure.analyses")
 
 
 def analysis(

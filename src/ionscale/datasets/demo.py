@@ -27,6 +27,7 @@ import numpy as np
 from ..io.atomic import write_text_atomic
 from ..units import BOLTZMANN, ELEMENTARY_CHARGE
 from .demo_eis import write_eis_demo
+from .demo_micro import write_micro_demo
 from .synthetic import (
     LLTO,
     exchange_and_anneal_lines,
@@ -177,6 +178,7 @@ parameters = {{ model = "aniso" }}
     shutil.copyfile(DATA_DIR / "LICENSE-bayesecr", data / "LICENSE-bayesecr")
 
     eis_samples = write_eis_demo(data, rng)
+    micro_samples = write_micro_demo(data, rng)
     seg_text = ",\n  ".join(str(s) for s in segments)
     campaign = f"""# ionscale demo campaign: a synthetic LLTO polycrystal (seed 000) and a real 18O profile.
 # Paths are relative to this file. Run with:  ionscale run {out.name}/campaign.toml
@@ -325,7 +327,7 @@ method = "tracer.profile"
 label = "Crank surface-exchange fit (D*, k*)"
 measurements = ["depth-profile"]
 parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584" }}
-{eis_samples}"""
+{eis_samples}{micro_samples}"""
     path = out / "campaign.toml"
     write_text_atomic(path, campaign)
     return path

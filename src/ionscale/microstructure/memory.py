@@ -1,0 +1,467 @@
+"""Memory a microstructure metric needs, and a check before a run that would not fit.
+
+:func:`estimate_memory` gives the peak memory of one metric on a volume of a given shape;
+:func:`check_memory` compares it with the memory available now and warns
+(:class:`MemoryWarning`) or raises :class:`~ionscale.errors.InputError` before the run starts.
+The metrics call it themselves on numpy input; call it yourself before loading a volume.
+
+Model
+-----
+For a volume of ``N`` voxels of which a fraction ``φ`` is the analysed phase::
+
+    bytes = input + a N + b φ N + c min(N, 2²³) + fixed
+
+``input`` is the volume itself (``N × itemsize``; left out with ``include_input=False``, as
+when the volume is already in memory), ``a`` the bytes per voxel of the work arrays (masks,
+label and distance maps, tables), ``b`` the bytes per phase voxel of what scales with the phase
+(sparse matrices, solver vectors, queues), ``c`` the slab temporaries of block-wise counting.
+
+Measured with :func:`measure_memory` (``python -m ionscale.microstructure.memory 128``): one
+run in a fresh process on a 128³ uint8 two-phase blob volume with φ = 0.5 (φ = 0.3 as well for
+τ), after a warm-up on 16³; "RSS" is the rise of the peak resident set above the loaded volume
+(VmHWM, counts C/C++ allocations: cc3d, edt, scikit-fmm, pyamg), "traced" the peak of the
+Python/numpy allocations (tracemalloc). Bytes per voxel of the whole volume; Linux, numpy 2.4.
+The coefficients of :data:`MODELS` cover the RSS figures:
+
+=======================  =======  ========  =================  ================================
+metric                   RSS      traced    model (a, b, c)    what takes it
+=======================  =======  ========  =================  ================================
+fractions                8.0      8.0       c = 8              intp copy of one slab (bincount)
+slice_fractions          1.0      1.0       a = 1, c = 1       the phase mask
+rev                      9.1      9.1       a = 9.5            mask, int32 summed-volume table
+labels                   7.0      5.0       a = 8              mask, uint32 labels, union-find
+percolation              13.1     13.0      a = 7, c = 8       labels, per-slab bincount
+local_thickness          13.5     15.9      a = 17             mask, float32 d², thickness map
+local_thickness_fast     13.9     16.2      a = 17             as exact, fewer sphere centres
+tortuosity               99.8     84.8      a = 85, b = 30     labels, multigrid, CG vectors
+geodesic (euclidean)     38.0     36.0      a = 40             float64 map, scikit-fmm work
+geodesic_graph (6/26)    17.0     19.0      a = 20             float64 map, Dijkstra heap
+psd                      {psd}    {psd_t}   {psd_m}            {psd_w}
+=======================  =======  ========  =================  ================================
+
+Chunked runs (dask or zarr input; ``chunks=`` here): the local metrics (fractions, slice
+profiles, labels, local thickness with its halo) hold about ``2 × CPUs`` blocks at a time, so
+their memory is ``blocks in flight × block voxels × (itemsize + a)`` plus what they keep per
+block (for labels: the six boundary planes of every block and the label table). The other
+metrics need the whole volume in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = [
+    "MODELS",
+    "MemoryModel",
+    "MemoryWarning",
+    "available_memory",
+    "check_memory",
+    "estimate_memory",
+    "measure_memory",
+]
+
+#: Slab size of block-wise counting on numpy arrays (see fractions.SLAB_VOXELS).
+_SLAB = 1 << 23
+
+
+class MemoryWarning(UserWarning):
+    """A run will use most of the memory available (a UserWarning, so that it is shown by
+    default; Python hides ResourceWarning outside development mode)."""
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """Peak memory of one metric: ``a N + b φ N + c min(N, 2²³) + fixed`` bytes.
+
+    Attributes
+    ----------
+    metric : str
+    a : float
+        Bytes per voxel of the volume.
+    b : float
+        Bytes per voxel of the analysed phase.
+    c : float
+        Bytes per voxel of a counting slab (at most 2²³ voxels).
+    fixed : float
+        Bytes independent of the size.
+    chunked : bool
+        Whether the metric runs block by block on dask/zarr input.
+    measured : float or None
+        Measured bytes per voxel at 128³ (φ = 0.5), NaN if not measured.
+    note : str
+    """
+
+    metric: str
+    a: float
+    b: float = 0.0
+    c: float = 0.0
+    fixed: float = 32 * 2**20
+    chunked: bool = False
+    measured: float = math.nan
+    note: str = ""
+
+    def bytes(self, n_voxels: int, phase_fraction: float = 1.0) -> float:
+        return (self.a * n_voxels + self.b * phase_fraction * n_voxels
+                + self.c * min(n_voxels, _SLAB) + self.fixed)
+
+
+#: One model per metric (bytes beyond the input volume).
+MODELS: dict[str, MemoryModel] = {m.metric: m for m in [
+    MemoryModel("fractions", a=0.0, c=8.0, chunked=True,
+                note="bincount of one slab at a time (intp copy of the slab)"),
+    MemoryModel("slice_fractions", a=1.0, c=1.0, chunked=True, note="the phase mask"),
+    MemoryModel("rev", a=9.5, note="phase mask + int32 summed-volume table (+ one copy)"),
+    MemoryModel("labels", a=8.0, chunked=True,
+                note="phase mask, cc3d output (uint32) and its provisional-label table"),
+    MemoryModel("percolation", a=7.0, c=8.0, chunked=True,
+                note="labels + per-slab bincount + per-component tables"),
+    MemoryModel("local_thickness", a=17.0, chunked=True,
+                note="mask, float32 squared distance map, float32 thickness map, centres"),
+    MemoryModel("local_thickness_fast", a=17.0, chunked=True,
+                note="as exact, fewer sphere centres"),
+    MemoryModel("tortuosity", a=85.0, b=30.0,
+                note="cluster labels, multigrid levels and CG vectors of the diffusion solve"),
+    MemoryModel("geodesic", a=40.0,
+                note="geometric tortuosity, fast marching: mask, float64 map, scikit-fmm work"),
+    MemoryModel("geodesic_graph", a=20.0,
+                note="geometric tortuosity, 6/26-neighbour Dijkstra: mask, float64 map, heap"),
+    MemoryModel("psd", a=14.0,
+                note="labels, per-component statistics, equivalent and Feret diameters"),
+]}
+
+#: Other spellings accepted by :func:`estimate_memory`.
+ALIASES = {
+    "volume_fractions": "fractions", "fraction": "fractions",
+    "slice_profile": "slice_fractions", "slices": "slice_fractions",
+    "representative_volume": "rev", "rev_size": "rev",
+    "label_components": "labels", "components": "labels", "connectivity": "labels",
+    "local_thickness_exact": "local_thickness", "thickness": "local_thickness",
+    "thickness_fast": "local_thickness_fast",
+    "tortuosity_factor": "tortuosity", "tau": "tortuosity",
+    "geodesic_tortuosity": "geodesic", "geodesic_distance": "geodesic",
+    "geometric_tortuosity": "geodesic", "geodesic_6": "geodesic_graph",
+    "geodesic_26": "geodesic_graph",
+    "pore_size_distribution": "psd", "pores": "psd",
+}
+
+
+def _model(metric: str) -> MemoryModel:
+    key = str(metric).strip().lower().replace("-", "_").replace(" ", "_")
+    key = ALIASES.get(key, key)
+    if key not in MODELS:
+        raise InputError(f"unknown metric {metric!r}", field="metric",
+                         expected=f"one of {sorted(MODELS)}")
+    return MODELS[key]
+
+
+def _shape(shape) -> tuple[int, ...]:
+    try:
+        vals = tuple(int(s) for s in np.ravel(shape))
+    except (TypeError, ValueError):
+        vals = ()
+    if len(vals) != 3 or min(vals) < 1:
+        raise InputError(f"shape {shape!r}", field="shape",
+                         expected="three positive voxel counts (z, y, x)")
+    return vals
+
+
+def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float = 1.0,
+                    include_input: bool = True, chunks=None,
+                    blocks_in_flight: int | None = None) -> int:
+    """Peak memory, in bytes, of one metric on a volume of ``shape``.
+
+    Parameters
+    ----------
+    shape : sequence of 3 int
+        ``(z, y, x)`` voxels.
+    metric : str
+        One of :data:`MODELS` (``"fractions"``, ``"slice_fractions"``, ``"rev"``,
+        ``"labels"``, ``"percolation"``, ``"local_thickness"``, ``"local_thickness_fast"``,
+        ``"tortuosity"``, ``"geodesic"``, ``"psd"``) or an alias (``"tortuosity_factor"``...).
+    dtype : numpy dtype
+        Type of the input labels.
+    phase_fraction : float
+        Volume fraction of the analysed phase, in [0, 1] (1 is the upper bound).
+    include_input : bool
+        Count the input volume (False when it is already loaded).
+    chunks : int or sequence of 3 int, optional
+        Chunk shape of a dask/zarr volume: for the metrics that run block by block, the
+        estimate is for a chunked run (the input stays on disk).
+    blocks_in_flight : int, optional
+        Blocks processed at once in a chunked run (default ``2 × CPUs``).
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Raises
+    ------
+    InputError
+        Unknown metric, bad shape, chunks or phase fraction.
+
+    Examples
+    --------
+    >>> estimate_memory((128, 128, 128), "slice_fractions") // 2**20
+    36
+    """
+    model = _model(metric)
+    shp = _shape(shape)
+    phi = float(phase_fraction)
+    if not 0 <= phi <= 1:
+        raise InputError(f"phase_fraction {phase_fraction!r}", field="phase_fraction",
+                         expected="a fraction in [0, 1]")
+    item = np.dtype(dtype).itemsize
+    n = int(np.prod(shp, dtype=np.int64))
+    if chunks is not None and model.chunked:
+        ch = np.broadcast_to(np.asarray(chunks, dtype=np.int64), (3,))
+        if np.any(ch < 1):
+            raise InputError(f"chunks {chunks!r}", field="chunks",
+                             expected="positive chunk sizes")
+        ch = np.minimum(ch, shp)
+        nb = int(np.prod(ch))
+        k = blocks_in_flight or max(2, 2 * (os.cpu_count() or 1))
+        per_block = model.bytes(nb, phi) - model.fixed + item * nb
+        kept = 0.0
+        if model.metric in ("labels", "percolation"):
+            # uint32 first/last plane of every block along every axis, and the int64 global
+            # planes and label pairs of one block boundary while they are joined
+            grid = np.ceil(np.asarray(shp) / ch)
+            plane = [n / shp[a] for a in range(3)]
+            kept = 4.0 * sum(2 * grid[a] * plane[a] for a in range(3)) + 48.0 * max(plane)
+        return int(k * per_block + kept + model.fixed)
+    total = model.bytes(n, phi) + (item * n if include_input else 0)
+    return int(total)
+
+
+def available_memory() -> int:
+    """Memory available to this process now, bytes: ``MemAvailable`` of ``/proc/meminfo``,
+    capped by a cgroup limit if one is set; ``os.sysconf`` elsewhere."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = 0
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as fh:
+                text = fh.read().strip()
+            if text == "max":
+                continue
+            limit = int(text)
+            with open(usage_file) as fh:
+                used = int(fh.read().strip())
+            if 0 < limit < 2**60:
+                avail = min(avail, max(limit - used, 0)) if avail else max(limit - used, 0)
+        except (OSError, ValueError):
+            continue
+    return int(avail)
+
+
+def check_memory(shape, metric: str, dtype=np.uint8, *, available: int | None = None,
+                 phase_fraction: float = 1.0, include_input: bool = True, chunks=None,
+                 warn_above: float = 0.8, stacklevel: int = 2) -> int:
+    """Warn or raise before a run that would not fit in memory.
+
+    Parameters
+    ----------
+    shape, metric, dtype, phase_fraction, include_input, chunks
+        As :func:`estimate_memory`.
+    available : int, optional
+        Bytes available (default :func:`available_memory`).
+    warn_above : float
+        Warn with :class:`MemoryWarning` when the estimate exceeds this share of ``available``.
+
+    Returns
+    -------
+    int
+        The estimate, bytes.
+
+    Raises
+    ------
+    InputError
+        The estimate exceeds ``available``: the message gives both and suggests a chunked
+        (dask/zarr) run or a smaller volume.
+
+    Examples
+    --------
+    >>> check_memory((64, 64, 64), "labels", available=2**30) < 2**30
+    True
+    """
+    est = estimate_memory(shape, metric, dtype, phase_fraction=phase_fraction,
+                          include_input=include_input, chunks=chunks)
+    avail = available_memory() if available is None else int(available)
+    if avail <= 0:  # unknown: nothing to compare with
+        return est
+    gib = 2**30
+    model = _model(metric)
+    hint = ("run it on a dask/zarr volume (chunked)" if model.chunked and chunks is None
+            else "use a smaller volume or crop it")
+    if est > avail:
+        raise InputError(
+            f"{model.metric} on a {tuple(_shape(shape))} volume needs about {est / gib:.2f} GiB"
+            f" but {avail / gib:.2f} GiB is available", field="shape",
+            expected=f"a run that fits in memory: {hint}")
+    if est > warn_above * avail:
+        warnings.warn(f"{model.metric} on a {tuple(_shape(shape))} volume needs about "
+                      f"{est / gib:.2f} GiB of the {avail / gib:.2f} GiB available; {hint} "
+                      "if it fails", MemoryWarning, stacklevel=stacklevel)
+    return est
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+def _runner(metric: str):
+    """A function ``run(labels_uint8, voxel_size)`` running ``metric`` on phase label 1, or None
+    when the module implementing it is not there."""
+    import importlib
+
+    m = _model(metric).metric
+
+    def imp(name):
+        try:
+            return importlib.import_module(f"ionscale.microstructure.{name}")
+        except Exception:  # absent, or broken while being edited: not measurable now
+            return None
+
+    if m == "fractions":
+        from .fractions import volume_fractions
+        return lambda v, vs: volume_fractions(v, progress=False)
+    if m == "slice_fractions":
+        from .fractions import slice_fractions
+        return lambda v, vs: slice_fractions(v, 1, voxel_size=vs, progress=False)
+    if m == "rev":
+        from .fractions import representative_volume
+        return lambda v, vs: representative_volume(v, 1, voxel_size=vs, seed=0,
+                                                   progress=False)
+    if m == "labels":
+        from .connectivity import label_components
+        return lambda v, vs: label_components(v, 1, progress=False)
+    if m == "percolation":
+        from .connectivity import percolation
+        return lambda v, vs: percolation(v, 1, progress=False)
+    if m == "tortuosity":
+        mod = imp("tortuosity")
+        if mod is None:
+            return None
+        return lambda v, vs: mod.tortuosity_factor(v, 1, 0, voxel_size=vs)
+    if m in ("local_thickness", "local_thickness_fast"):
+        mod = imp("thickness")
+        if mod is None or not hasattr(mod, "local_thickness"):
+            return None
+        method = "exact" if m == "local_thickness" else "fast"
+
+        def run_lt(v, vs):
+            try:
+                return mod.local_thickness(v, 1, voxel_size=vs, method=method)
+            except TypeError:
+                return mod.local_thickness(v, 1, voxel_size=vs)
+        return run_lt
+    if m in ("geodesic", "geodesic_graph"):
+        mod = imp("geodesic")
+        fn = None if mod is None else getattr(mod, "geometric_tortuosity", None)
+        if fn is None:
+            return None
+        metric_name = "euclidean" if m == "geodesic" else "6-neighbour"
+        return lambda v, vs: fn(v, 1, 0, voxel_size=vs, metric=metric_name)
+    if m == "psd":
+        mod = imp("pores")
+        fn = None if mod is None else getattr(mod, "pore_size_distribution", None)
+        if fn is None:
+            return None
+        return lambda v, vs: fn(v, 1, voxel_size=vs)
+    return None
+
+
+_MEASURE_SCRIPT = r"""
+import json, sys, tracemalloc
+import numpy as np
+from ionscale.datasets.synthetic_volumes import blobs
+from ionscale.microstructure.memory import _runner, _rss
+
+metric, n, phi, mode = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+run = _runner(metric)
+if run is None:
+    print(json.dumps(None)); sys.exit(0)
+vs = 20e-9
+run(blobs((16, 16, 16), phi, seed=1).astype(np.uint8), vs)   # imports, JIT
+vol = blobs((n, n, n), phi, seed=0).astype(np.uint8)
+if mode == "rss":
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")   # reset the peak (VmHWM) to the current RSS
+    except OSError:
+        pass
+    base = _rss()["VmRSS"]
+    run(vol, vs)
+    print(json.dumps(_rss()["VmHWM"] - base))
+else:
+    tracemalloc.start()
+    run(vol, vs)
+    print(json.dumps(tracemalloc.get_traced_memory()[1]))
+"""
+
+
+def _rss() -> dict[str, int]:
+    out = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                k, v = line.split(":")
+                out[k] = int(v.split()[0]) * 1024
+    return out
+
+
+def measure_memory(metric: str, n: int = 128, *, phase_fraction: float = 0.5,
+                   mode: str = "rss") -> float | None:
+    """Measure the peak memory of ``metric`` on an ``n³`` uint8 blob volume, bytes per voxel.
+
+    Runs in a fresh Python process: ``mode="rss"`` is the rise of the resident set (VmHWM,
+    Linux; counts C/C++ allocations), ``mode="tracemalloc"`` the peak of Python/numpy
+    allocations. Returns None when the metric's module is not installed.
+    """
+    import json
+    import subprocess
+    import sys
+
+    if mode not in ("rss", "tracemalloc"):
+        raise InputError(f"mode {mode!r}", field="mode", expected="'rss' or 'tracemalloc'")
+    proc = subprocess.run([sys.executable, "-c", _MEASURE_SCRIPT, _model(metric).metric,
+                           str(int(n)), str(float(phase_fraction)), mode],
+                          capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"measuring {metric} failed:\n{proc.stderr[-2000:]}")
+    val = json.loads(proc.stdout.strip().splitlines()[-1])
+    return None if val is None else float(val) / n**3
+
+
+if __name__ == "__main__":  # python -m ionscale.microstructure.memory [n]
+    import sys
+
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 128
+    print(f"{'metric':24s} {'RSS B/voxel':>12s} {'tracemalloc B/voxel':>20s}  model a+b/2")
+    for name, mdl in MODELS.items():
+        rss = measure_memory(name, size)
+        tm = measure_memory(name, size, mode="tracemalloc")
+        f = "   (absent)" if rss is None else f"{rss:12.2f}"
+        g = "" if tm is None else f"{tm:20.2f}"
+        print(f"{name:24s} {f} {g}  {mdl.a + mdl.b / 2:8.1f}")

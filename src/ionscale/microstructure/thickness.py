@@ -1,0 +1,1022 @@
+"""Local thickness (Hildebrand & Rüegsegger 1997) of one phase of a segmented volume.
+
+The local thickness of a phase voxel is the size of the largest sphere that lies inside the
+phase and contains the voxel (the sphere may be centred anywhere in the phase). It is reported
+as a **diameter** (the original definition, and Fiji/BoneJ's output) or as a **radius**
+(PoreSpy's output): the caller says which with ``measure=``, and every result, summary and plot
+label names it. Values are in metres and honour anisotropic voxels.
+
+Discrete definition (the one the ``"exact"`` method computes, with no approximation)
+-------------------------------------------------------------------------------------
+``d(c)`` is the Euclidean distance from the centre of phase voxel ``c`` to the centre of the
+nearest voxel outside the phase (the ``edt`` distance transform; the outside of the array
+counts as phase, so a structure cut by the border is not thinned by it). The sphere of ``c``
+holds the voxels whose centres are closer than ``d(c)`` to ``c``, so it never holds a voxel of
+another phase. The local thickness radius of voxel ``x`` is
+
+    ``r(x) = max { d(c) : |x − c| < d(c) }``        (diameter: ``2 r(x)``)
+
+and ``0`` outside the phase. Discretisation: a voxelised ball of radius ``R`` voxels (centres
+within ``R``) gets ``r`` slightly above ``R`` (the nearest outside centre is a lattice point
+just beyond ``R``; +0.0–0.3 voxel for R ≥ 5), a slab ``t`` voxels thick gets a diameter of
+``t`` (even ``t``) or ``t + 1`` (odd ``t``). PoreSpy's ``local_thickness`` uses integer radii
+(``floor``), i.e. about 0.5 voxel less than this definition on average.
+
+Methods
+-------
+``"exact"``
+    Squared distance map (``edt``); sphere centres restricted to the *centres of maximal
+    balls*: a voxel is dropped when one of its 26 neighbours' discrete sphere contains its own
+    (an exact lookup table over lattice points for cubic voxels; the continuous test
+    ``d(c') ≥ d(c) + |c' − c|`` for anisotropic voxels); then every z-plane is painted in
+    parallel: the discs cut from the spheres are processed from the largest radius down and a
+    voxel takes the first (largest) value that reaches it (bit masks per row, so each voxel is
+    written once and a painted run of a row is skipped in one step); a disc that lies inside a
+    disc already painted in the same plane is skipped. Same result as painting every sphere
+    with ``max``, in a fraction of the time.
+``"fast"`` (default)
+    The same painter on fewer spheres: centres are visited from the largest radius down (in
+    parallel batches) and a centre is dropped when a kept neighbour's sphere contains its
+    sphere shrunk by ``tolerance`` voxels (``0 ≤ tolerance < 1``; 0 gives the exact result).
+    Only the rim of a dropped sphere, at most ``tolerance`` deep, can lose its value; a voxel
+    that no kept sphere reaches gets its own ``d``. With the default ``tolerance = 0.5`` the
+    mean absolute difference from ``"exact"`` is ≈ 0.02 voxel of radius on 256³ blob volumes
+    (≈ 96 % of voxels identical), against ≈ 0.5 voxel for PoreSpy's integer radii.
+``"binned"``
+    The classic opening-based approximation: radii quantised into ``bins``; for each bin, from
+    the largest, the centres with ``d ≥ r_k`` are dilated by a sphere of radius ``r_k`` (an
+    EDT of the complement thresholded at ``r_k``) and new voxels take ``r_k``. One distance
+    transform per bin, so it is slower than ``"fast"`` unless few bins are asked for; values
+    are low by less than one bin width.
+
+Chunked volumes (dask or zarr)
+------------------------------
+:func:`local_thickness` on a dask array maps the blocks with a halo (``depth``, m). A voxel's
+thickness depends on spheres up to ``R_max`` away whose own radius depends on voxels another
+``R_max`` away, so the halo must be at least ``2 R_max``: by default ``R_max`` is the largest
+distance-map value, itself computed block by block with a halo (exact while the structures are
+thinner than that halo). Spheres larger than the halo allows are clipped (their centres are
+ignored, a :class:`~ionscale.errors.FitWarning`-free ``UserWarning`` says so); structures larger
+than the halo are the assumption's limit.
+
+References
+----------
+T. Hildebrand, P. Rüegsegger, "A new method for the model-independent assessment of thickness
+in three-dimensional images", J. Microsc. 185 (1997) 67-75. E. Rémy, E. Thiel, "Exact medial
+axis with Euclidean distance", Image Vis. Comput. 23 (2005) 167-175 (lookup-table test for
+centres of maximal balls).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+from ..errors import InputError
+from ..results import Provenance, Result, Value, new_axes
+from .volume import Volume, resolve_phase
+
+__all__ = [
+    "METHODS",
+    "MEASURES",
+    "ThicknessResult",
+    "local_thickness",
+    "thickness_agreement",
+    "thickness_statistics",
+]
+
+METHODS = ("fast", "exact", "binned")
+MEASURES = ("diameter", "radius")
+
+
+# =========================================================================== numba kernels
+# Compiled on first use and cached on disk (numba cache=True).
+
+_jit = nb.njit(cache=True, nogil=True)
+_pjit = nb.njit(cache=True, nogil=True, parallel=True)
+
+
+@_jit
+def _k_lut_iso(dmax):
+    """lut[D, k] = max over lattice p with |p|² < D of |p − u_k|², u = face/edge/corner
+    unit offsets (cubic symmetry: a neighbour's class is its number of non-zero steps)."""
+    r = int(math.sqrt(dmax)) + 1
+    best = np.full((dmax + 2, 3), -1, np.int64)
+    for a in range(-r, 1):
+        for b in range(-r, 1):
+            for c in range(-r, 1):
+                n = a * a + b * b + c * c
+                if n > dmax:
+                    continue
+                f = n - 2 * a + 1
+                e = n - 2 * a - 2 * b + 2
+                k = n - 2 * a - 2 * b - 2 * c + 3
+                if f > best[n, 0]:
+                    best[n, 0] = f
+                if e > best[n, 1]:
+                    best[n, 1] = e
+                if k > best[n, 2]:
+                    best[n, 2] = k
+    lut = np.full((dmax + 2, 3), -1, np.int64)
+    for n in range(1, dmax + 2):
+        for j in range(3):
+            lut[n, j] = max(lut[n - 1, j], best[n - 1, j])
+    return lut
+
+@_pjit
+def _k_centres_iso(dsq, lut, oz, oy, ox, ocls, dclip):
+    """Centres of maximal balls on cubic voxels (integer squared distances)."""
+    nz, ny, nx = dsq.shape
+    flag = np.zeros(dsq.shape, np.uint8)
+    counts = np.zeros(nz, np.int64)
+    no = oz.shape[0]
+    for z in prange(nz):
+        cnt = 0
+        for y in range(ny):
+            for x in range(nx):
+                v = dsq[z, y, x]
+                if v <= 0 or v > dclip:
+                    continue
+                d = np.int64(v)
+                dom = False
+                for i in range(no):
+                    zz = z + oz[i]
+                    yy = y + oy[i]
+                    xx = x + ox[i]
+                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                        continue
+                    if dsq[zz, yy, xx] > lut[d, ocls[i]]:
+                        dom = True
+                        break
+                if not dom:
+                    flag[z, y, x] = 1
+                    cnt += 1
+        counts[z] = cnt
+    return flag, counts
+
+@_pjit
+def _k_centres_aniso(dsq, oz, oy, ox, olen, dclip):
+    """Centres not contained in a neighbour's sphere (continuous test, safe margin)."""
+    nz, ny, nx = dsq.shape
+    flag = np.zeros(dsq.shape, np.uint8)
+    counts = np.zeros(nz, np.int64)
+    no = oz.shape[0]
+    for z in prange(nz):
+        cnt = 0
+        for y in range(ny):
+            for x in range(nx):
+                v = dsq[z, y, x]
+                if v <= 0 or v > dclip:
+                    continue
+                d = math.sqrt(v)
+                dom = False
+                for i in range(no):
+                    zz = z + oz[i]
+                    yy = y + oy[i]
+                    xx = x + ox[i]
+                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                        continue
+                    w = dsq[zz, yy, xx]
+                    if w > v and math.sqrt(w) >= (d + olen[i]) * (1.0 + 1e-6) + 1e-6:
+                        dom = True
+                        break
+                if not dom:
+                    flag[z, y, x] = 1
+                    cnt += 1
+        counts[z] = cnt
+    return flag, counts
+
+@_pjit
+def _k_collect(flag, dsq, counts):
+    """Centre coordinates and squared radii, bucketed by z, each bucket sorted by
+    decreasing radius."""
+    nz, ny, nx = dsq.shape
+    starts = np.zeros(nz + 1, np.int64)
+    for z in range(nz):
+        starts[z + 1] = starts[z] + counts[z]
+    n = starts[nz]
+    cy = np.empty(n, np.int32)
+    cx = np.empty(n, np.int32)
+    cd = np.empty(n, np.float32)
+    for z in prange(nz):
+        k = starts[z]
+        for y in range(ny):
+            for x in range(nx):
+                if flag[z, y, x]:
+                    cy[k] = y
+                    cx[k] = x
+                    cd[k] = dsq[z, y, x]
+                    k += 1
+        s = starts[z]
+        e = starts[z + 1]
+        if e - s > 1:
+            order = np.argsort(-cd[s:e])
+            ty = cy[s:e][order]
+            tx = cx[s:e][order]
+            td = cd[s:e][order]
+            cy[s:e] = ty
+            cx[s:e] = tx
+            cd[s:e] = td
+    return starts, cy, cx, cd
+
+@_pjit
+def _k_thin(starts, cy, cx, cd, order, bounds, dsq, oz, oy, ox, olen, eps):
+    """Thin the centres, from the largest sphere down: a centre is dropped when a kept
+    neighbour's sphere contains its sphere shrunk by ``eps`` (< 1 voxel). ``order`` lists the
+    centres by decreasing radius, cut by ``bounds`` into batches whose radii differ by less
+    than ``1 - eps``: centres of one batch cannot drop each other, so a batch runs in
+    parallel and the result does not depend on the thread count. Returns a keep flag per
+    centre."""
+    nz, ny, nx = dsq.shape
+    n = cd.shape[0]
+    czs = np.empty(n, np.int64)
+    for z in prange(nz):
+        for k in range(starts[z], starts[z + 1]):
+            czs[k] = z
+    kept = np.zeros(dsq.shape, np.uint8)
+    keep = np.zeros(n, np.bool_)
+    no = oz.shape[0]
+    for bi in range(bounds.shape[0] - 1):
+        for oi in prange(bounds[bi], bounds[bi + 1]):
+            k = order[oi]
+            z = czs[k]
+            y = np.int64(cy[k])
+            x = np.int64(cx[k])
+            d = math.sqrt(cd[k]) - eps
+            dom = False
+            for i in range(no):
+                zz = z + oz[i]
+                yy = y + oy[i]
+                xx = x + ox[i]
+                if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                    continue
+                if kept[zz, yy, xx]:
+                    t = d + olen[i]
+                    if dsq[zz, yy, xx] >= t * t:
+                        dom = True
+                        break
+            if not dom:
+                keep[k] = True
+                kept[z, y, x] = 1
+    return keep
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _k_paint_row(bits, plane, y, a, b, val, low, high, db, dbm):
+    """Write ``val`` into the unpainted voxels of row ``y`` between ``a`` and ``b``
+    (inclusive); returns how many were written."""
+    wa = a >> 6
+    wb = b >> 6
+    n = 0
+    s58 = np.uint64(58)
+    one = np.uint64(1)
+    for w in range(wa, wb + 1):
+        m = low[a & 63] if w == wa else ~np.uint64(0)
+        if w == wb:
+            m &= high[b & 63]
+        free = m & ~bits[y, w]
+        if free:
+            bits[y, w] |= free
+            while free:
+                lsb = free & (~free + one)
+                t = db[(lsb * dbm) >> s58]
+                plane[y, w * 64 + t] = val
+                n += 1
+                free ^= lsb
+    return n
+
+@_pjit
+def _k_paint(mask, starts, cy, cx, cd, key, nkeys, h, kz, iso, eps, hw, low, high, db, dbm):
+    """First-wins painting of the spheres, one z-plane per task (see module notes)."""
+    nz, ny, nx = mask.shape
+    out = np.zeros(mask.shape, np.float32)
+    h0 = h[0] * h[0]
+    h1 = h[1] * h[1]
+    h2 = h[2] * h[2]
+    ih1 = 1.0 / h1
+    ih2 = 1.0 / h2
+    nw = (nx + 63) // 64
+    one = np.uint64(1)
+    for z in prange(nz):
+        z0 = max(0, z - kz)
+        z1 = min(nz, z + kz + 1)
+        # candidates: discs cut by this plane, counting-sorted by decreasing key
+        cnt = np.zeros(nkeys + 1, np.int64)
+        ncand = 0
+        for zc in range(z0, z1):
+            dz2 = (z - zc) * (z - zc) * h0
+            for k in range(starts[zc], starts[zc + 1]):
+                if cd[k] <= dz2:
+                    break  # buckets are sorted by decreasing radius
+                cnt[nkeys - key[k]] += 1
+                ncand += 1
+        for i in range(nkeys):
+            cnt[i + 1] += cnt[i]
+        c_val = np.empty(ncand, np.float32)
+        c_rz2 = np.empty(ncand, np.float64)
+        c_y = np.empty(ncand, np.int64)
+        c_x = np.empty(ncand, np.int64)
+        for zc in range(z0, z1):
+            dz2 = (z - zc) * (z - zc) * h0
+            for k in range(starts[zc], starts[zc + 1]):
+                r2 = cd[k]
+                if r2 <= dz2:
+                    break
+                b = nkeys - 1 - key[k]
+                j = cnt[b]
+                c_val[j] = math.sqrt(r2)
+                c_rz2[j] = r2 - dz2
+                c_y[j] = cy[k]
+                c_x[j] = cx[k]
+                cnt[b] = j + 1
+        # bit per voxel: set = painted or not in the phase
+        bits = np.zeros((ny, nw), np.uint64)
+        remaining = 0
+        for y in range(ny):
+            for w in range(nw):
+                word = np.uint64(0)
+                for t in range(64):
+                    x = w * 64 + t
+                    if x >= nx or not mask[z, y, x]:
+                        word |= one << np.uint64(t)
+                    else:
+                        remaining += 1
+                bits[y, w] = word
+        plane = out[z]
+        # largest disc radius painted so far, per disc centre (skip contained discs)
+        mr = np.full((ny, nx), -1.0, np.float32)
+        offt = np.empty((3, 3), np.float32)
+        for i in range(3):
+            for j in range(3):
+                offt[i, j] = math.sqrt((i - 1) * (i - 1) * h1 + (j - 1) * (j - 1) * h2)
+        for oi in range(ncand):
+            if remaining == 0:
+                break
+            rz2 = c_rz2[oi]
+            val = c_val[oi]
+            yc = c_y[oi]
+            xc = c_x[oi]
+            rho = math.sqrt(rz2)
+            skip = False
+            for i in range(max(0, yc - 1), min(ny, yc + 2)):
+                for j in range(max(0, xc - 1), min(nx, xc + 2)):
+                    if mr[i, j] >= (rho + offt[i - yc + 1, j - xc + 1] - eps) * (
+                            1.0 + 1e-6):
+                        skip = True
+                        break
+                if skip:
+                    break
+            if skip:
+                continue
+            if rho > mr[yc, xc]:
+                mr[yc, xc] = rho
+            irz = np.int64(rz2 + 0.5)
+            if iso:
+                ky = hw[irz]
+            else:
+                ky = int(math.sqrt(rz2 * ih1))
+                while ky > 0 and ky * ky * h1 >= rz2:
+                    ky -= 1
+            for j in range(ky + 1):
+                if iso:
+                    kx = hw[irz - j * j]
+                else:
+                    ry2 = rz2 - j * j * h1
+                    kx = int(math.sqrt(max(ry2, 0.0) * ih2))
+                    while kx >= 0 and kx * kx * h2 >= ry2:
+                        kx -= 1
+                if kx < 0:
+                    continue
+                a = max(0, xc - kx)
+                b = min(nx - 1, xc + kx)
+                for side in range(2):
+                    if side == 1 and j == 0:
+                        break
+                    y = yc + j if side == 0 else yc - j
+                    if 0 <= y < ny:
+                        remaining -= _k_paint_row(bits, plane, y, a, b, val,
+                                                  low, high, db, dbm)
+    return out
+
+
+# bit tricks for the row masks (de Bruijn index of the lowest set bit)
+_DB = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
+                62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+                63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+                46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6], np.int64)
+_DBM = np.uint64(0x03F79D71B4CB0A89)
+_LOW = np.array([(~np.uint64(0)) << np.uint64(i) for i in range(64)], np.uint64)
+_HIGH = np.array([(~np.uint64(0)) >> np.uint64(63 - i) for i in range(64)], np.uint64)
+
+
+def _offsets(h: np.ndarray):
+    """The 26 neighbour offsets, faces first, with their class (non-zero steps - 1) and
+    physical length (in units of the smallest voxel size)."""
+    offs = [(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)
+            if (a, b, c) != (0, 0, 0)]
+    offs.sort(key=lambda o: (abs(o[0]) + abs(o[1]) + abs(o[2]), o))
+    o = np.asarray(offs, np.int64)
+    cls = (np.abs(o).sum(axis=1) - 1).astype(np.int64)
+    length = np.sqrt(((o * h) ** 2).sum(axis=1))
+    return o[:, 0].copy(), o[:, 1].copy(), o[:, 2].copy(), cls, length
+
+
+def _threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _edt_sq(mask: np.ndarray, h: np.ndarray) -> np.ndarray:
+    import edt
+
+    return edt.edtsq(mask.view(np.uint8), anisotropy=tuple(float(v) for v in h),
+                     black_border=False, parallel=_threads())
+
+
+def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, bins,
+                rclip: float | None = None, bar=None) -> np.ndarray:
+    """Local thickness radius of ``mask`` in units of the smallest voxel size (float32).
+
+    ``h`` is the voxel size per axis divided by its minimum. ``rclip`` (same units) ignores
+    sphere centres with a larger radius (chunked runs: their radius is not trustworthy)."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    out = np.zeros(mask.shape, np.float32)
+    if not mask.any():
+        return out
+    dsq = _edt_sq(mask, h)
+    _tick(bar, "distance map")
+    if not np.isfinite(dsq.max()):
+        # no voxel of another phase anywhere in the array: spheres are unbounded
+        if rclip is None:
+            raise InputError("the phase fills the whole volume, so its local thickness is "
+                             "unbounded", field="phase",
+                             expected="a volume that also contains another phase")
+        dsq[~np.isfinite(dsq)] = np.float32(rclip * rclip * 4.0)
+    if rclip is not None and float(dsq[mask].max()) > rclip * rclip * (1 + 1e-6):
+        warnings.warn(f"spheres of radius over {rclip:.3g} voxels (the halo allows no more) "
+                      "are ignored: structures this thick get a clipped local thickness "
+                      "(increase depth)", UserWarning, stacklevel=2)
+    if method == "binned":
+        return _binned(mask, dsq, h, bins, rclip)
+    iso = bool(np.all(h == 1.0))
+    oz, oy, ox, cls, length = _offsets(h)
+    dclip = np.float32(np.inf) if rclip is None else np.float32(rclip * rclip * (1 + 1e-6))
+    if iso:
+        dmax = int(min(float(dsq.max()), float(dclip)))
+        lut = _k_lut_iso(np.int64(dmax))
+        flag, counts = _k_centres_iso(dsq, lut, oz, oy, ox, cls, dclip)
+    else:
+        flag, counts = _k_centres_aniso(dsq, oz, oy, ox, length, dclip)
+    starts, cy, cx, cd = _k_collect(flag, dsq, counts)
+    del flag
+    _tick(bar, "sphere centres")
+    if method == "fast" and tolerance > 0 and cd.size:
+        eps = float(tolerance)
+        order, bounds = _batches(cd, eps)
+        keep = _k_thin(starts, cy, cx, cd, order, bounds, dsq, oz, oy, ox, length, eps)
+        zc = np.repeat(np.arange(mask.shape[0]), np.diff(starts))[keep]
+        cy, cx, cd = cy[keep], cx[keep], cd[keep]
+        starts = np.zeros(mask.shape[0] + 1, np.int64)
+        starts[1:] = np.cumsum(np.bincount(zc, minlength=mask.shape[0]))
+    if cd.size:
+        if iso:
+            keys = cd.astype(np.int64)
+            nkeys = int(keys.max()) + 1
+        else:
+            uniq, keys = np.unique(cd, return_inverse=True)
+            keys = keys.astype(np.int64).ravel()
+            nkeys = int(uniq.size)
+        rmax = math.sqrt(float(cd.max()))
+        kz = int(math.floor(rmax / h[0])) + 1
+        dmax = int(math.ceil(float(cd.max()))) + 2
+        hw = _half_widths(dmax)
+        out = _k_paint(mask.view(np.uint8), starts, cy, cx, cd, keys, nkeys,
+                         np.asarray(h, np.float64), kz, iso, 0.0, hw, _LOW, _HIGH, _DB, _DBM)
+    _tick(bar, "spheres painted")
+    todo = mask & (out == 0)
+    out[todo] = np.sqrt(dsq[todo])
+    return out
+
+
+def _batches(cd: np.ndarray, eps: float):
+    """Centres grouped into batches of decreasing radius, each batch spanning less than
+    ``1 - eps`` (see :func:`_k_thin`); inside a batch the centres keep their z order (memory
+    locality). Returns the centre order and the batch bounds in it."""
+    r = np.sqrt(cd.astype(np.float64))
+    width = max(1.0 - eps, 1e-3) * (1 - 1e-9)
+    b = np.floor((r.max() - r) / width).astype(np.int64)
+    dtype = np.int16 if b.max() < 2**15 else np.int64
+    order = np.argsort(b.astype(dtype), kind="stable")
+    bounds = np.zeros(int(b.max()) + 2, np.int64)
+    bounds[1:] = np.cumsum(np.bincount(b))
+    return order, bounds
+
+
+def _half_widths(dmax: int) -> np.ndarray:
+    """``hw[m]`` = the largest k with k² < m (−1 for m = 0)."""
+    m = np.arange(dmax + 1, dtype=np.float64)
+    k = np.ceil(np.sqrt(m)).astype(np.int64) - 1
+    # exact integer correction of the float square root
+    k = np.where((k + 1) ** 2 < m, k + 1, k)
+    k = np.where((k >= 0) & (k * k >= m), k - 1, k)
+    k[0] = -1
+    return k
+
+
+def _binned(mask, dsq, h, bins, rclip):
+    """Opening-based approximation: one EDT dilation per radius bin (see module notes)."""
+    import edt
+
+    d = np.sqrt(dsq, dtype=np.float32)
+    d[~mask] = 0
+    dmax = float(d.max()) if rclip is None else min(float(d.max()), rclip)
+    dmin = float(d[mask].min())
+    if bins is None:
+        radii = np.arange(np.floor(dmax), 0.0, -1.0)
+        radii = radii[radii >= dmin - 1e-6] if radii.size else radii
+        if radii.size == 0 or radii[-1] > dmin + 1e-6:
+            radii = np.append(radii, dmin)
+    elif np.ndim(bins) == 0:
+        nb = int(bins)
+        if nb < 1:
+            raise InputError(f"bins = {bins!r}", field="bins", expected="a positive integer "
+                             "or radii in m")
+        radii = np.geomspace(dmax, max(dmin, 1e-9), nb) if nb > 1 else np.array([dmin])
+    else:
+        radii = np.sort(np.asarray(bins, float))[::-1]
+    out = np.zeros(mask.shape, np.float32)
+    todo = mask.copy()
+    for r in radii:
+        seeds = d >= r * (1 - 1e-6)
+        if not seeds.any():
+            continue
+        dist2 = edt.edtsq((~seeds).view(np.uint8), anisotropy=tuple(float(v) for v in h),
+                          black_border=False, parallel=_threads())
+        new = todo & (dist2 < r * r)
+        out[new] = r
+        todo &= ~new
+        if not todo.any():
+            break
+    out[todo] = d[todo]
+    return out
+
+
+def _tick(bar, what: str) -> None:
+    if bar is not None:
+        bar.set_postfix_str(what)
+        bar.update(1)
+
+
+def _check_options(method: str, measure: str, tolerance: float) -> None:
+    if method not in METHODS:
+        raise InputError(f"method {method!r}", field="method", expected=f"one of {METHODS}")
+    if measure not in MEASURES:
+        raise InputError(f"measure {measure!r}", field="measure",
+                         expected="'diameter' (Hildebrand's definition) or 'radius'")
+    try:
+        ok = math.isfinite(float(tolerance)) and 0 <= float(tolerance) < 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(f"tolerance {tolerance!r}", field="tolerance",
+                         expected="a number of voxels in [0, 1)")
+
+
+def _is_dask(a) -> bool:
+    return type(a).__module__.startswith("dask")
+
+
+def _lazy(volume):
+    """zarr arrays (bare or in a Volume) as dask arrays."""
+    def conv(a):
+        if type(a).__module__.startswith("zarr"):
+            import dask.array as da
+
+            return da.from_zarr(a)
+        return a
+
+    if isinstance(volume, Volume):
+        from dataclasses import replace
+
+        labels = conv(volume.labels)
+        return volume if labels is volume.labels else replace(volume, labels=labels)
+    return conv(volume)
+
+
+# =========================================================================== public API
+
+def local_thickness(
+    volume,
+    phase=None,
+    *,
+    method: str = "fast",
+    measure: str = "diameter",
+    voxel_size=None,
+    bins=None,
+    tolerance: float = 0.5,
+    depth: float | None = None,
+    progress: bool = False,
+):
+    """Local thickness map of one phase (Hildebrand & Rüegsegger), in metres.
+
+    Parameters
+    ----------
+    volume : Volume, ndarray, dask array or zarr array
+        Labels ``(z, y, x)``, or a boolean mask of the phase.
+    phase : str or int, optional
+        Phase name or label (default: ``True`` for masks, label 1 otherwise).
+    method : {"fast", "exact", "binned"}
+        See the module notes; ``"exact"`` is the reference.
+    measure : {"diameter", "radius"}
+        Report the sphere's diameter (Hildebrand's definition, the default) or radius.
+    voxel_size : float, str or 3 floats, optional
+        ``(dz, dy, dx)`` in m (or ``"20 nm"``); required for plain arrays.
+    bins : int or array_like, optional
+        ``"binned"`` only: number of geometric radius bins, or the radii in m (default: one
+        bin per voxel of radius).
+    tolerance : float
+        ``"fast"`` only: how much (voxels) a dropped sphere may stick out of the kept ones
+        (0 gives the exact result).
+    depth : float, optional
+        Dask input only: halo in m (default ``2 × `` the largest distance-map value).
+    progress : bool
+        Show the stages on a tqdm bar (stderr).
+
+    Returns
+    -------
+    ndarray of float32 (dask array for dask/zarr input)
+        Local thickness in m (``measure``), 0 outside the phase.
+
+    Raises
+    ------
+    InputError
+        Unknown method or measure, a phase with no voxel, or a phase filling the volume.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z, y, x = np.mgrid[:21, :21, :21] - 10
+    >>> ball = z**2 + y**2 + x**2 <= 8**2
+    >>> t = local_thickness(ball, voxel_size="1 um", method="exact", measure="diameter")
+    >>> round(float(t[10, 10, 10]) * 1e6, 2)   # 2 × sqrt(65): the nearest outside voxel
+    16.12
+    """
+    _check_options(method, measure, tolerance)
+    volume = _lazy(volume)
+    mask, vs = resolve_phase(volume, phase, voxel_size)
+    scale = float(vs.min()) * (2.0 if measure == "diameter" else 1.0)
+    h = vs / vs.min()
+    if _is_dask(mask):
+        r = _radius_map_dask(mask, h, float(vs.min()), method, tolerance, bins, depth,
+                             progress)
+        return (r * np.float32(scale)).astype(np.float32)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=3, desc="local thickness", unit="stage")
+    try:
+        r = _radius_map(np.asarray(mask), h, method, tolerance,
+                        _bins_rel(bins, vs.min()), None, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    r *= np.float32(scale)
+    return r
+
+
+def _bins_rel(bins, vmin: float):
+    if bins is None or np.ndim(bins) == 0:
+        return bins
+    b = np.asarray(bins, float)
+    if b.size == 0 or not np.all(np.isfinite(b)) or np.any(b <= 0):
+        raise InputError(f"bins {bins!r}", field="bins", expected="positive radii in m")
+    return b / vmin
+
+
+def _radius_map_dask(mask, h, vmin, method, tolerance, bins, depth, progress):
+    """Block-wise local thickness radius (units of the smallest voxel) with a halo."""
+    if depth is None:
+        rmax = _estimate_rmax(mask, h, progress)
+        halo = 2.0 * rmax + 1.0
+    else:
+        try:
+            halo = float(depth) / vmin
+        except (TypeError, ValueError):
+            raise InputError(f"depth {depth!r}", field="depth", expected="a halo in m") from None
+        if not math.isfinite(halo) or halo <= 0:
+            raise InputError(f"depth {depth!r}", field="depth", expected="a positive halo in m")
+        rmax = max((halo - 1.0) / 2.0, 0.5)
+    d = tuple(int(math.ceil(halo / hi)) for hi in h)
+    bins_rel = _bins_rel(bins, vmin)
+
+    def block(b):
+        b = np.ascontiguousarray(b, dtype=bool)
+        if not b.any():
+            return np.zeros(b.shape, np.float32)
+        return _radius_map(b, h, method, tolerance, bins_rel, rclip=rmax)
+
+    return mask.map_overlap(block, depth=d, boundary="none", trim=True, dtype=np.float32)
+
+
+def _estimate_rmax(mask, h, progress: bool) -> float:
+    """Largest distance-map value (units of the smallest voxel), block by block with a halo
+    that grows until the value is below it (or the volume is covered)."""
+    import dask.array as da
+
+    halo = 16.0
+    limit = float(max(s * hi for s, hi in zip(mask.shape, h, strict=True)))
+    while True:
+        d = tuple(int(math.ceil(halo / hi)) for hi in h)
+
+        def block_edt(b):
+            b = np.ascontiguousarray(b, dtype=bool)
+            if not b.any():
+                return np.zeros(b.shape, np.float32)
+            return _edt_sq(b, h)
+
+        dsq = mask.map_overlap(block_edt, depth=d, boundary="none", trim=True,
+                               dtype=np.float32)
+        m = da.where(mask, dsq, np.float32(0)).max()
+        if progress:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar():
+                val = float(m.compute())
+        else:
+            val = float(m.compute())
+        r = math.sqrt(val) if math.isfinite(val) else math.inf
+        if r < halo:
+            return r
+        if halo >= limit:
+            warnings.warn(f"structures of the phase are at least {halo:.0f} voxels thick: "
+                          "the chunked local thickness clips spheres larger than the halo "
+                          "(pass depth=, or use fewer, larger chunks)", UserWarning,
+                          stacklevel=4)
+            return halo
+        halo = min(max(2.0 * halo, 1.25 * r if math.isfinite(r) else 2 * halo), limit)
+
+
+def thickness_agreement(a, b, voxel_size=None) -> dict[str, float]:
+    """How closely two local-thickness maps agree (e.g. ``"fast"`` against ``"exact"``).
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Maps of the same phase, same measure, in m (0 outside the phase).
+    voxel_size : float or 3 floats, optional
+        Voxel size in m; differences are then given in units of the smallest voxel size.
+
+    Returns
+    -------
+    dict
+        ``mean_abs_diff``, ``max_abs_diff`` (m, or voxels with ``voxel_size``),
+        ``fraction_equal`` (share of phase voxels that agree within 1e-4 voxel or 1e-6
+        relative), ``n_voxels``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([1.0, 2.0, 0.0]) * 1e-6, np.array([1.0, 2.5, 0.0]) * 1e-6
+    >>> r = thickness_agreement(a, b, "1 um")
+    >>> round(r["mean_abs_diff"], 6), round(r["max_abs_diff"], 6), r["fraction_equal"]
+    (0.25, 0.5, 0.5)
+    """
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise InputError(f"shapes {a.shape} and {b.shape}", field="b",
+                         expected="two maps of the same volume")
+    unit = 1.0
+    if voxel_size is not None:
+        from .volume import voxel_size_3
+
+        unit = float(voxel_size_3(voxel_size).min())
+    sel = (a > 0) | (b > 0)
+    diff = np.abs(a[sel] - b[sel]) / unit
+    n = int(sel.sum())
+    if n == 0:
+        return {"mean_abs_diff": 0.0, "max_abs_diff": 0.0, "fraction_equal": 1.0,
+                "n_voxels": 0}
+    tol = np.maximum(1e-4 if voxel_size is not None else 0.0,
+                     1e-6 * np.abs(a[sel]) / unit)
+    return {"mean_abs_diff": float(diff.mean()), "max_abs_diff": float(diff.max()),
+            "fraction_equal": float(np.mean(diff <= tol)), "n_voxels": n}
+
+
+# =========================================================================== statistics
+
+@dataclass(frozen=True, kw_only=True)
+class ThicknessResult(Result):
+    """Local thickness distribution of a phase (seed 004, Figure 2).
+
+    Attributes
+    ----------
+    measure : str
+        ``"diameter"`` or ``"radius"``: what every number and the histogram report.
+    algorithm : str
+        The local-thickness method: ``"fast"``, ``"exact"`` or ``"binned"``.
+    phase : str
+        The phase analysed.
+    bin_edges : ndarray
+        Histogram bin edges, m.
+    fraction : ndarray
+        Volume fraction of the phase in each bin (sums to 1): the volume-weighted
+        distribution.
+    n_voxels : int
+        Phase voxels.
+    voxel_size : tuple of 3 float
+        ``(dz, dy, dx)``, m.
+    """
+
+    measure: str
+    algorithm: str
+    phase: str
+    bin_edges: np.ndarray
+    fraction: np.ndarray
+    n_voxels: int
+    voxel_size: tuple[float, float, float]
+
+    def plot(self, ax=None):
+        """Volume-weighted histogram in µm; the bar holding the mean is outlined in black
+        (as in seed 004, Figure 2)."""
+        ax = new_axes(ax)
+        e = np.asarray(self.bin_edges) * 1e6
+        f = np.asarray(self.fraction) * 100
+        mean = self["mean"].value * 1e6
+        widths = np.diff(e)
+        ax.bar(e[:-1], f, width=widths, align="edge", color="0.75", edgecolor="0.45",
+               linewidth=0.5)
+        i = int(np.clip(np.searchsorted(e, mean, side="right") - 1, 0, max(len(f) - 1, 0)))
+        if len(f):
+            ax.bar([e[i]], [f[i]], width=[widths[i]], align="edge", facecolor="none",
+                   edgecolor="black", linewidth=1.6,
+                   label=f"mean {mean:.3g} µm (SD {self['sd'].value * 1e6:.2g} µm)")
+            ax.legend(frameon=False, fontsize=8)
+        ax.set_xlabel(f"local thickness, {self.measure} (µm)")
+        ax.set_ylabel("volume fraction of phase (%)")
+        ax.set_title(self.title, fontsize=9)
+        return ax
+
+
+def _nice_width(span: float, vmin: float) -> float:
+    """A bin width of 1, 2, 2.5 or 5 × 10^k giving about 25 bins (never under ``vmin``)."""
+    target = max(span / 25.0, vmin)
+    if not math.isfinite(target) or target <= 0:
+        return 1.0
+    p = 10.0 ** math.floor(math.log10(target))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * p >= target * (1 - 1e-9):
+            return m * p
+    return 10.0 * p
+
+
+def thickness_statistics(
+    volume,
+    phase=None,
+    *,
+    method: str = "fast",
+    measure: str = "diameter",
+    voxel_size=None,
+    bins=None,
+    tolerance: float = 0.5,
+    depth: float | None = None,
+    histogram_bins=None,
+    thickness=None,
+    progress: bool = False,
+) -> ThicknessResult:
+    """Mean, SD, median and volume-weighted distribution of the local thickness of a phase.
+
+    Parameters
+    ----------
+    volume, phase, method, measure, voxel_size, bins, tolerance, depth, progress
+        As in :func:`local_thickness`.
+    histogram_bins : int or array_like, optional
+        Number of bins or edges in m (default: 1, 2, 2.5 or 5 × 10^k m wide, ~25 bins, never
+        narrower than a voxel).
+    thickness : ndarray, optional
+        A map already computed by :func:`local_thickness` with the same ``measure`` (then
+        ``method`` is only recorded).
+
+    Returns
+    -------
+    ThicknessResult
+        Values ``mean``, ``sd`` (standard deviation over the phase voxels, i.e. volume
+        weighted), ``median``, ``max``, in m; ``error`` is NaN (voxel values are spatially
+        correlated, so SD/√N would not be a standard error).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.zeros((8, 20, 20), bool); v[:, :, 5:11] = True   # a 6-voxel-thick slab
+    >>> r = thickness_statistics(v, voxel_size="1 um", method="exact")
+    >>> round(r["mean"].value * 1e6, 3), r.measure
+    (6.0, 'diameter')
+    """
+    _check_options(method, measure, tolerance)
+    volume = _lazy(volume)
+    mask, vs = resolve_phase(volume, phase, voxel_size)
+    if thickness is None:
+        lt = local_thickness(volume, phase, method=method, measure=measure, voxel_size=vs,
+                             bins=bins, tolerance=tolerance, depth=depth, progress=progress)
+    else:
+        lt = thickness
+        if tuple(lt.shape) != tuple(mask.shape):
+            raise InputError(f"thickness map of shape {tuple(lt.shape)}", field="thickness",
+                             expected=f"a map of the volume's shape {tuple(mask.shape)}")
+    if _is_dask(lt) or _is_dask(mask):
+        stats, edges, frac = _stats_dask(lt, mask, float(vs.min()), histogram_bins)
+    else:
+        stats, edges, frac = _stats_numpy(np.asarray(lt), np.asarray(mask), float(vs.min()),
+                                          histogram_bins)
+    sym = "t" if measure == "diameter" else "r"
+    values = {
+        "mean": Value("mean", stats["mean"], math.nan, "m", f"mean {measure} {sym}"),
+        "sd": Value("sd", stats["sd"], math.nan, "m", f"SD of {measure}"),
+        "median": Value("median", stats["median"], math.nan, "m", f"median {measure}"),
+        "max": Value("max", stats["max"], math.nan, "m", f"max {measure}"),
+    }
+    if isinstance(volume, Volume):
+        phase_name = str(phase) if phase is not None else "1"
+        files = [volume.source] if volume.source else []
+    else:
+        phase_name = "phase" if phase is None else str(phase)
+        files = []
+    params = {"phase": phase_name, "method": method, "measure": measure,
+              "voxel_size": vs.tolist(), "tolerance": tolerance if method == "fast" else None,
+              "bins": bins if method == "binned" else None, "depth": depth}
+    return ThicknessResult(
+        values=values,
+        provenance=Provenance.build("microstructure.local_thickness", files, params),
+        title=f"Local thickness ({measure}, {method} method)"
+              + (f" of phase {phase_name}" if phase is not None else ""),
+        measure=measure, algorithm=method, phase=phase_name, bin_edges=edges, fraction=frac,
+        n_voxels=int(stats["n"]), voxel_size=tuple(float(v) for v in vs),
+    )
+
+
+def _edges(hist_bins, tmax: float, vmin: float) -> np.ndarray:
+    if hist_bins is None:
+        w = _nice_width(tmax, vmin)
+        n = max(1, int(math.ceil(tmax / w * (1 + 1e-9))))
+        if n * w <= tmax:
+            n += 1
+        return np.arange(n + 1) * w
+    if np.ndim(hist_bins) == 0:
+        n = int(hist_bins)
+        if n < 1:
+            raise InputError(f"histogram_bins {hist_bins!r}", field="histogram_bins",
+                             expected="a positive number of bins, or edges in m")
+        return np.linspace(0.0, tmax * (1 + 1e-9) if tmax > 0 else 1.0, n + 1)
+    e = np.asarray(hist_bins, float)
+    if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
+        raise InputError(f"histogram_bins {hist_bins!r}", field="histogram_bins",
+                         expected="increasing bin edges in m")
+    return e
+
+
+def _stats_numpy(lt, mask, vmin, hist_bins):
+    vals = lt[mask].astype(np.float64)
+    n = vals.size
+    tmax = float(vals.max()) if n else 0.0
+    edges = _edges(hist_bins, tmax, vmin)
+    counts, _ = np.histogram(vals, bins=edges)
+    frac = counts / n if n else counts.astype(float)
+    stats = {"n": n, "mean": float(vals.mean()), "sd": float(vals.std(ddof=1)) if n > 1 else 0.0,
+             "median": float(np.median(vals)), "max": tmax}
+    return stats, edges, frac
+
+
+def _stats_dask(lt, mask, vmin, hist_bins):
+    import dask
+    import dask.array as da
+
+    if not _is_dask(lt):
+        lt = da.from_array(np.asarray(lt), chunks=mask.chunks if _is_dask(mask) else "auto")
+    if not _is_dask(mask):
+        mask = da.from_array(np.asarray(mask), chunks=lt.chunks)
+    v = da.where(mask, lt.astype(np.float64), 0.0)
+    n, s, s2, mx = dask.compute(mask.sum(), v.sum(), (v * v).sum(), v.max())
+    n = int(n)
+    mean = float(s) / n
+    sd = math.sqrt(max(float(s2) - n * mean * mean, 0.0) / (n - 1)) if n > 1 else 0.0
+    tmax = float(mx)
+    edges = _edges(hist_bins, tmax, vmin)
+    fine = np.linspace(0.0, tmax * (1 + 1e-9) if tmax > 0 else 1.0, 4097)
+    w = mask.astype(np.float64)
+    hf, _ = da.histogram(lt.astype(np.float64), bins=fine, weights=w)
+    hc, _ = da.histogram(lt.astype(np.float64), bins=edges, weights=w)
+    hf, hc = dask.compute(hf, hc)
+    cum = np.cumsum(hf) / n
+    i = int(np.searchsorted(cum, 0.5))
+    lo = cum[i - 1] if i > 0 else 0.0
+    frac_in = (0.5 - lo) / (cum[i] - lo) if cum[i] > lo else 0.5
+    median = float(fine[i] + frac_in * (fine[i + 1] - fine[i]))
+    stats = {"n": n, "mean": mean, "sd": sd, "median": median, "max": tmax}
+    return stats, edges, np.asarray(hc, float) / n

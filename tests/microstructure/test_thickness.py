@@ -1,0 +1,294 @@
+"""Local thickness: analytic shapes, the exact method against a brute-force painter, the fast
+and binned approximations against the exact one, chunked (dask) runs, statistics, bad input."""
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ionscale.datasets.synthetic_volumes import blobs
+from ionscale.errors import InputError
+from ionscale.microstructure.thickness import (
+    ThicknessResult,
+    local_thickness,
+    thickness_agreement,
+    thickness_statistics,
+)
+from ionscale.microstructure.volume import as_volume
+
+UM = 1e-6
+
+
+def ball(n, r, centre=None):
+    c = (n // 2,) * 3 if centre is None else centre
+    z, y, x = np.indices((n, n, n))
+    return (z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2 <= r * r
+
+
+def next_norm(r2, dims=3):
+    """Smallest squared length of an integer vector longer than sqrt(r2)."""
+    k = int(math.isqrt(int(r2))) + 2
+    g = np.arange(-k, k + 1)
+    if dims == 3:
+        n = (g[:, None, None] ** 2 + g[None, :, None] ** 2 + g[None, None, :] ** 2).ravel()
+    else:
+        n = (g[:, None] ** 2 + g[None, :] ** 2).ravel()
+    return int(n[n > r2].min())
+
+
+def brute(mask, vs):
+    """Reference: paint every phase voxel's sphere with max (the definition, verbatim)."""
+    import edt
+
+    vs = np.broadcast_to(np.asarray(vs, float), (3,))
+    d = edt.edt(mask.view(np.uint8), anisotropy=tuple(vs))
+    out = np.zeros(mask.shape)
+    grid = np.indices(mask.shape)
+    for c in zip(*np.nonzero(mask), strict=True):
+        r = d[c]
+        s = sum(((grid[a] - c[a]) * vs[a]) ** 2 for a in range(3)) < r * r
+        np.maximum(out, np.where(s, r, 0.0), out=out)
+    return out
+
+
+# --------------------------------------------------------------------------- analytic shapes
+
+@pytest.mark.parametrize("method", ["exact", "fast"])
+@pytest.mark.parametrize("r", [3, 6.5, 9])
+def test_ball_has_thickness_2r_everywhere(method, r):
+    m = ball(25, r)
+    t = local_thickness(m, voxel_size="1 um", method=method, measure="diameter")
+    vals = t[m] / UM
+    # the definition: twice the distance from the centre to the nearest voxel outside
+    expected = 2 * math.sqrt(next_norm(r * r))
+    assert vals == pytest.approx(expected, rel=1e-6)
+    # within discretisation of the analytic 2R: the nearest outside lattice point is at most
+    # 0.3 voxel beyond R for these radii
+    assert 2 * r < vals.min() and vals.max() <= 2 * r + 0.6
+    assert np.all(t[~m] == 0)
+
+
+def test_radius_is_half_the_diameter():
+    m = blobs((24, 24, 24), 0.5, 2.0, seed=4)
+    d = local_thickness(m, voxel_size="20 nm", method="exact", measure="diameter")
+    r = local_thickness(m, voxel_size="20 nm", method="exact", measure="radius")
+    np.testing.assert_allclose(d, 2 * r, rtol=1e-6)
+
+
+@pytest.mark.parametrize("t", [4, 5, 8, 9])
+@pytest.mark.parametrize("method", ["exact", "fast"])
+def test_slab_thickness(t, method):
+    v = np.zeros((20, 12, 12), bool)
+    v[5:5 + t] = True     # infinite along y and x (outside the array counts as phase)
+    lt = local_thickness(v, voxel_size="1 um", method=method, measure="diameter")[v] / UM
+    # t voxels → a diameter of t (even t) or t + 1 (odd t): centre of the sphere on a voxel
+    expected = t if t % 2 == 0 else t + 1
+    assert lt == pytest.approx(expected, rel=1e-6)
+
+
+def test_cylinder():
+    n, r = 23, 7
+    z, y, x = np.indices((n, n, n))
+    cyl = (y - 11) ** 2 + (x - 11) ** 2 <= r * r          # axis along z, infinite
+    lt = local_thickness(cyl, voxel_size="1 um", method="exact", measure="radius")[cyl] / UM
+    assert lt == pytest.approx(math.sqrt(next_norm(r * r, dims=2)), rel=1e-6)
+    assert r < lt.min() <= r + 0.1
+
+
+def test_anisotropic_voxels_match_the_isotropic_equivalent():
+    # a slab 6 µm thick sampled with 2 µm voxels along its normal (z) or 1 µm voxels
+    iso = np.zeros((24, 8, 8), bool)
+    iso[6:12] = True
+    aniso = np.zeros((12, 8, 8), bool)
+    aniso[3:6] = True
+    t_iso = local_thickness(iso, voxel_size=1e-6, method="exact")[iso]
+    t_an = local_thickness(aniso, voxel_size=(2e-6, 1e-6, 1e-6), method="exact")[aniso]
+    # 6 voxels of 1 µm → 6 µm; 3 voxels of 2 µm (odd) → (3 + 1) × 2 µm: the definition
+    assert t_iso == pytest.approx(6e-6)
+    assert t_an == pytest.approx(8e-6)
+    # the same slab normal to x with 2 µm voxels along x: the map is the transpose
+    t_x = local_thickness(np.ascontiguousarray(aniso.transpose(2, 1, 0)),
+                          voxel_size=(1e-6, 1e-6, 2e-6), method="exact")
+    np.testing.assert_allclose(
+        t_x, local_thickness(aniso, voxel_size=(2e-6, 1e-6, 1e-6),
+                             method="exact").transpose(2, 1, 0))
+
+
+def test_anisotropic_sphere_in_physical_units():
+    # a 16 µm-diameter ball with 2 × 1 × 1 µm voxels
+    z, y, x = np.indices((13, 25, 25))
+    m = ((z - 6) * 2.0) ** 2 + (y - 12.0) ** 2 + (x - 12.0) ** 2 <= 8.0 ** 2
+    t = local_thickness(m, voxel_size=(2e-6, 1e-6, 1e-6), method="exact")[m] / UM
+    assert np.all(t == t[0])
+    assert 16 < t[0] <= 16.6
+
+
+# --------------------------------------------------------------------------- exact = definition
+
+@pytest.mark.parametrize("vs", [(1e-6, 1e-6, 1e-6), (2e-6, 1e-6, 1.5e-6), (1e-6, 3e-6, 1e-6)])
+def test_exact_equals_the_brute_force_definition(vs):
+    m = blobs((18, 20, 22), 0.5, 2.0, seed=7)
+    ref = brute(m, np.asarray(vs) / min(vs)) * min(vs)
+    ex = local_thickness(m, voxel_size=vs, method="exact", measure="radius")
+    np.testing.assert_allclose(ex, ref, rtol=2e-6, atol=1e-12)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), porosity=st.floats(0.2, 0.8))
+def test_exact_equals_brute_force_on_random_volumes(seed, porosity):
+    m = blobs((12, 13, 14), porosity, 3.0, seed=seed)
+    ref = brute(m, (1.0, 1.0, 1.0)) * UM
+    ex = local_thickness(m, voxel_size=UM, method="exact", measure="radius")
+    np.testing.assert_allclose(ex, ref, rtol=2e-6, atol=1e-12)
+    # the approximation never overestimates and tolerance 0 is exact
+    fa = local_thickness(m, voxel_size=UM, method="fast", measure="radius")
+    assert np.all(fa <= ex * (1 + 1e-6))
+    np.testing.assert_array_equal(
+        local_thickness(m, voxel_size=UM, method="fast", measure="radius", tolerance=0), ex)
+
+
+# --------------------------------------------------------------------------- approximations
+
+def test_fast_agrees_with_exact_on_blobs():
+    m = blobs((64, 64, 64), 0.5, 1.0, seed=0)
+    ex = local_thickness(m, voxel_size=UM, method="exact", measure="radius")
+    fa = local_thickness(m, voxel_size=UM, method="fast", measure="radius")
+    a = thickness_agreement(fa, ex, UM)
+    assert a["mean_abs_diff"] < 0.1          # voxels of radius (measured ≈ 0.05)
+    assert a["fraction_equal"] > 0.8
+    assert a["n_voxels"] == int(m.sum())
+    assert np.all(fa <= ex * (1 + 1e-6))
+    tight = thickness_agreement(
+        local_thickness(m, voxel_size=UM, method="fast", measure="radius", tolerance=0.25),
+        ex, UM)
+    assert tight["mean_abs_diff"] <= a["mean_abs_diff"] + 1e-9
+
+
+def test_binned_is_below_exact_by_less_than_a_bin():
+    m = blobs((40, 40, 40), 0.5, 1.0, seed=2)
+    ex = local_thickness(m, voxel_size=UM, method="exact", measure="radius") / UM
+    bi = local_thickness(m, voxel_size=UM, method="binned", measure="radius") / UM
+    assert np.all(bi <= ex + 1e-5)
+    assert np.mean(ex[m] - bi[m]) < 1.0        # bins are 1 voxel wide
+    few = local_thickness(m, voxel_size=UM, method="binned", measure="radius", bins=4) / UM
+    assert np.mean(ex[m] - few[m]) > np.mean(ex[m] - bi[m])
+    # explicit radii in m
+    some = local_thickness(m, voxel_size=UM, method="binned", measure="radius",
+                           bins=[2e-6, 4e-6]) / UM
+    assert set(np.unique(some[m])) >= {2.0, 4.0}
+
+
+# --------------------------------------------------------------------------- chunked
+
+def test_dask_matches_numpy_and_warns_when_the_halo_is_too_small():
+    da = pytest.importorskip("dask.array")
+    m = blobs((48, 48, 48), 0.5, 1.5, seed=3)
+    vs = (2e-6, 1e-6, 1e-6)
+    ref = local_thickness(m, voxel_size=vs, method="exact")
+    lazy = local_thickness(da.from_array(m, chunks=24), voxel_size=vs, method="exact")
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_array_equal(lazy.compute(), ref)
+    vol = as_volume(da.from_array(m.astype(np.uint8), chunks=24), vs)
+    s_lazy = thickness_statistics(vol, 1, method="exact")
+    s_ref = thickness_statistics(m, voxel_size=vs, method="exact")
+    assert s_lazy["mean"].value == pytest.approx(s_ref["mean"].value, rel=1e-9)
+    assert s_lazy["sd"].value == pytest.approx(s_ref["sd"].value, rel=1e-6)
+    assert s_lazy["median"].value == pytest.approx(s_ref["median"].value, rel=0.01)
+    with pytest.warns(UserWarning, match="halo"):
+        small = local_thickness(da.from_array(m, chunks=24), voxel_size=vs, method="exact",
+                                depth=3e-6).compute()
+    assert np.all(small <= ref * (1 + 1e-6))
+
+
+# --------------------------------------------------------------------------- statistics
+
+def test_statistics_of_a_slab_and_a_ball():
+    v = np.zeros((8, 20, 20), bool)
+    v[:, :, 5:11] = True
+    r = thickness_statistics(v, voxel_size="1 um", method="exact")
+    assert isinstance(r, ThicknessResult)
+    assert r["mean"].value == pytest.approx(6e-6)
+    assert r["sd"].value == pytest.approx(0.0, abs=1e-12)
+    assert r.fraction.sum() == pytest.approx(1.0)
+    assert "diameter" in r.title and "diameter" in r.summary()
+    rr = thickness_statistics(v, voxel_size="1 um", method="exact", measure="radius")
+    assert rr["mean"].value == pytest.approx(3e-6)
+    assert "radius" in rr.summary()
+    # a ball: every voxel has the same thickness, so median = mean = max
+    b = thickness_statistics(ball(21, 7), voxel_size="50 nm", method="fast")
+    assert b["median"].value == pytest.approx(b["mean"].value)
+    assert b["max"].value == pytest.approx(b["mean"].value)
+    assert b["mean"].value == pytest.approx(2 * math.sqrt(50) * 50e-9, rel=1e-6)
+
+
+def test_statistics_histogram_plot_and_json():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    m = blobs((32, 32, 32), 0.4, 1.0, seed=1)
+    r = thickness_statistics(m, voxel_size="20 nm", method="fast", measure="radius")
+    e = r.bin_edges
+    assert e[0] == 0 and np.all(np.diff(e) > 0) and e[-1] >= r["max"].value
+    w = e[1] - e[0]
+    mant = w / 10 ** math.floor(math.log10(w))
+    assert any(abs(mant - k) < 1e-6 for k in (1, 2, 2.5, 5, 10))      # µm-friendly width
+    assert r.fraction.sum() == pytest.approx(1.0)
+    ax = r.plot()
+    assert "radius" in ax.get_xlabel() and "µm" in ax.get_xlabel()
+    json.dumps(r.to_dict())
+    # a precomputed map gives the same numbers
+    t = local_thickness(m, voxel_size="20 nm", method="fast", measure="radius")
+    r2 = thickness_statistics(m, voxel_size="20 nm", measure="radius", thickness=t)
+    assert r2["mean"].value == r["mean"].value
+
+
+def test_volume_with_named_phase():
+    labels = np.zeros((10, 10, 10), np.uint8)
+    labels[:, :, 2:6] = 2
+    vol = as_volume(labels, "10 nm", phases={"pore": 0, "solid": 2})
+    r = thickness_statistics(vol, "solid", method="exact")
+    assert r["mean"].value == pytest.approx(40e-9)
+    assert "solid" in r.title
+
+
+# --------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"method": "slow"}, "method"),
+    ({"measure": "thickness"}, "measure"),
+    ({"tolerance": 1.5}, "tolerance"),
+    ({"tolerance": "a"}, "tolerance"),
+])
+def test_bad_options(kwargs, field):
+    m = ball(9, 3)
+    with pytest.raises(InputError) as e:
+        local_thickness(m, voxel_size="1 um", **kwargs)
+    assert e.value.field == field
+
+
+def test_bad_volumes():
+    with pytest.raises(InputError) as e:
+        local_thickness(np.ones((5, 5), bool), voxel_size="1 um")
+    assert e.value.field == "labels"
+    with pytest.raises(InputError) as e:
+        local_thickness(np.ones((5, 5, 5), bool), voxel_size="1 um")
+    assert e.value.field == "phase"                     # the phase fills the volume
+    with pytest.raises(InputError) as e:
+        local_thickness(np.zeros((5, 5, 5), bool), voxel_size="1 um")
+    assert e.value.field == "phase"                     # no voxel
+    with pytest.raises(InputError) as e:
+        local_thickness(ball(9, 3))
+    assert e.value.field == "voxel_size"
+    with pytest.raises(InputError):
+        thickness_statistics(ball(9, 3), voxel_size="1 um", thickness=np.zeros((3, 3, 3)))
+    with pytest.raises(InputError):
+        thickness_agreement(np.zeros(3), np.zeros(4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        local_thickness(ball(9, 3), voxel_size="1 um", method="binned", bins=3)
+    with pytest.raises(InputError):
+        local_thickness(ball(9, 3), voxel_size="1 um", method="binned", bins=0)
