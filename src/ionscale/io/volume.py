@@ -8,41 +8,31 @@ reader found in the file (``metadata``). Files are opened read-only and never ch
 Accepted formats
 ----------------
 
-=========================  ==========================================  =========================
-Input                      Voxel size read from                        Labels
-=========================  ==========================================  =========================
-multi-page TIFF            ImageJ ``unit`` + X/YResolution +           numpy (lazy through
-(``.tif``, ``.tiff``)      ``spacing``; OME-XML ``PhysicalSize*``;     tifffile's zarr store
-                           ionscale's JSON description                 with ``chunks``)
-                           (``voxel_size_m``); plain resolution tags
-                           in cm give dy, dx only; inch (dpi) tags
-                           are ignored (72 dpi is a default, not a
-                           size)
-directory or glob of       as for TIFF, from the first slice           numpy, or dask with
-one TIFF per slice                                                     ``chunks`` (one task per
-                                                                       slice); natural order
-                                                                       (``s2`` before ``s10``)
-HDF5 (``.h5``, ``.hdf5``)  ``element_size_um`` (Fiji, Ilastik),        numpy, or dask with
-                           ``voxel_size_m`` attributes of the          ``chunks``
-                           dataset or the file
-Ilastik export (HDF5)      as HDF5                                     ``exported_data``
-                                                                       ``(z, y, x, c)``, ``c =
-                                                                       1``: squeezed (order from
-                                                                       ``axistags``); "Simple
-                                                                       Segmentation" labels are
-                                                                       the class numbers 1, 2, …
-zarr (v2 or v3 store,      ``voxel_size_m`` / ``element_size_um``      dask (numpy when under
-directory)                 attributes; OME-NGFF ``multiscales``        :data:`SMALL_BYTES` and
-                           scale + axis units                          no ``chunks``)
-raw binary (``.raw``,      ``voxel_size`` argument (required)          ``np.memmap`` (read-only)
-``.bin``, ``.dat``,        with ``shape``, ``dtype`` (byte order in
-``.vol``, any name)        the dtype: ``">u2"``), ``order``,
-                           ``offset`` (header bytes)
-``.npy``                   argument                                    ``np.load`` memory-mapped
-``.zip`` holding a TIFF    as TIFF                                     read into memory (one
-(or TIFF slices)                                                       TIFF, or the slices
-                                                                       stacked)
-=========================  ==========================================  =========================
+* **Multi-page TIFF** (``.tif``, ``.tiff``; ImageJ hyperstacks, OME-TIFF, tifffile): voxel size
+  from the ImageJ ``unit`` with X/YResolution and ``spacing``, the OME-XML ``PhysicalSize*``,
+  or ionscale's JSON description (``voxel_size_m``). Plain resolution tags in cm give dy and dx
+  only; dots-per-inch tags are ignored (72 dpi is a print default, not a size). Numpy, or
+  dask through tifffile's zarr store with ``chunks``.
+* **One TIFF per slice**: a directory, or a glob such as ``"stack/slice_*.tif"``, in natural
+  order (``s2`` before ``s10``); every slice must have the first one's shape and type. Numpy,
+  or dask with ``chunks`` (one task per slice).
+* **HDF5** (``.h5``, ``.hdf5``): the dataset ``dataset=`` or the only 3D one; voxel size from
+  the ``element_size_um`` attribute (z, y, x in µm, as Fiji and Ilastik write it) or
+  ``voxel_size_m``, on the dataset or the file. Numpy, or dask with ``chunks``.
+* **Ilastik exports** (HDF5 ``exported_data``, ``(z, y, x, c)`` with ``c = 1``): the channel
+  axis is squeezed, the axis order taken from the ``axistags`` attribute. "Simple
+  Segmentation" labels are the class numbers (1, 2, … in the order of the classes);
+  probability maps (several channels) are refused.
+* **zarr** (v2 or v3 directory store; a single array or a group): voxel size from the
+  ``voxel_size_m`` / ``element_size_um`` attributes or the OME-NGFF ``multiscales`` scale
+  and axis units (first resolution level). Dask, or numpy when under :data:`SMALL_BYTES` and
+  no ``chunks``.
+* **Raw binary** (``.raw``, ``.bin``, ``.dat``, ``.vol``, ``.img``, or any file with
+  ``shape=`` and ``dtype=``): byte order in the dtype (``">u2"``), ``order`` and a header of
+  ``offset`` bytes; the file size must be exactly ``offset + prod(shape) × itemsize``. A
+  read-only ``np.memmap``.
+* **.npy**: memory-mapped ``np.load``.
+* **.zip** holding one TIFF stack (read into memory through :mod:`zipfile`) or TIFF slices.
 
 ``voxel_size=`` always overrides the file (the file's value is kept in
 ``metadata["file_voxel_size"]``); a file without one needs it, and a missing voxel size is an
@@ -520,10 +510,6 @@ def _read_slices(files: list[str], chunks, src: str):
         if dt != dtypes[0]:
             raise InputError(f"slice is {dt}, the first slice {dtypes[0]}", file=f,
                              field="labels", expected="slices of one type")
-    # ImageJ/OME per-slice metadata does not give a slice spacing
-    vs = meta.get("voxel_size")
-    if vs is None:
-        meta.pop("voxel_size", None)
     ny, nx = shapes[0]
     dt = dtypes[0]
     if chunks is not None:

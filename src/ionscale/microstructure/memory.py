@@ -174,7 +174,7 @@ def _shape(shape) -> tuple[int, ...]:
 
 def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float = 1.0,
                     include_input: bool = True, chunks=None,
-                    blocks_in_flight: int | None = None) -> int:
+                    blocks_in_flight: int | None = None, halo: int | None = None) -> int:
     """Peak memory, in bytes, of one metric on a volume of ``shape``.
 
     Parameters
@@ -196,6 +196,9 @@ def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float
         estimate is for a chunked run (the input stays on disk).
     blocks_in_flight : int, optional
         Blocks processed at once in a chunked run (default ``2 × CPUs``).
+    halo : int, optional
+        Chunked local thickness: voxels added on each side of a block (``2 R_max + 1``, R_max
+        the largest distance-map value in voxels); default 16 for local thickness, 0 otherwise.
 
     Returns
     -------
@@ -226,7 +229,9 @@ def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float
             raise InputError(f"chunks {chunks!r}", field="chunks",
                              expected="positive chunk sizes")
         ch = np.minimum(ch, shp)
-        nb = int(np.prod(ch))
+        if halo is None:
+            halo = 16 if model.metric.startswith("local_thickness") else 0
+        nb = int(np.prod(np.minimum(ch + 2 * int(halo), shp)))
         k = blocks_in_flight or max(2, 2 * (os.cpu_count() or 1))
         per_block = model.bytes(nb, phi) - model.fixed + item * nb
         kept = 0.0

@@ -60,7 +60,8 @@ class MicrostructureMetrics(Result):
         """A panel per part that has a figure (slice profiles, REV, local thickness, pore
         sizes, geodesic map, τ); ``ax`` draws only the slice profiles."""
         drawable = [k for k in ("slices", "rev", "thickness", "pores", "geodesic",
-                                "tortuosity", "percolation") if k in self.parts]
+                                "geodesic-distribution", "tortuosity", "percolation")
+                    if k.split("-")[0] in self.parts]
         if ax is not None or not drawable:
             key = drawable[0] if drawable else None
             return self.parts[key].plot(ax=ax) if key else super().plot(ax=ax)
@@ -72,7 +73,12 @@ class MicrostructureMetrics(Result):
         fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows),
                                  layout="constrained", squeeze=False)
         for a, key in zip(axes.ravel(), drawable, strict=False):
-            self.parts[key].plot(ax=a)
+            if key == "geodesic":  # map and distribution in panels of their own
+                self.parts[key]._plot_map(a)
+            elif key == "geodesic-distribution":
+                self.parts["geodesic"]._plot_hist(a)
+            else:
+                self.parts[key].plot(ax=a)
         for a in axes.ravel()[n:]:
             a.set_axis_off()
         fig.suptitle(self.title, fontsize=10)

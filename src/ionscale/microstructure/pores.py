@@ -161,7 +161,6 @@ def watershed_split(
     2
     """
     import edt
-    from skimage.morphology import h_maxima
     from skimage.segmentation import watershed
 
     conn = _connectivity(connectivity)
@@ -181,8 +180,15 @@ def watershed_split(
 
         dist = gaussian_filter(dist, sigma=tuple(sg / r for r in rel))
         dist[~mask] = 0
-    peaks = h_maxima(dist, hh) if hh and hh > 0 else _regional_maxima(dist)
-    peaks = peaks.astype(bool) & mask
+    if hh and hh > 0:
+        # h-maxima: regional maxima of the reconstruction by dilation of dist - h under dist
+        # (two maxima joined by a saddle less than h below the lower one become one plateau)
+        from skimage.morphology import reconstruction
+
+        top = reconstruction(dist - hh, dist, method="dilation")
+    else:
+        top = dist
+    peaks = _regional_maxima(top).astype(bool) & mask
     import cc3d
 
     markers = cc3d.connected_components(peaks.view(np.uint8), connectivity=26).astype(np.int32)

@@ -135,29 +135,43 @@ def _k_centres_iso(dsq, lut, oz, oy, ox, ocls, dclip):
     flag = np.zeros(dsq.shape, np.uint8)
     counts = np.zeros(nz, np.int64)
     no = oz.shape[0]
+    flat = dsq.ravel()
+    off = np.empty(no, np.int64)
+    for i in range(no):
+        off[i] = (oz[i] * ny + oy[i]) * nx + ox[i]
     for z in prange(nz):
         cnt = 0
+        zin = 0 < z < nz - 1
         for y in range(ny):
+            yin = zin and 0 < y < ny - 1
+            base = (z * ny + y) * nx
             for x in range(nx):
-                v = dsq[z, y, x]
+                v = flat[base + x]
                 if v <= 0 or v > dclip:
                     continue
                 d = np.int64(v)
                 dom = False
-                for i in range(no):
-                    zz = z + oz[i]
-                    yy = y + oy[i]
-                    xx = x + ox[i]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if dsq[zz, yy, xx] > lut[d, ocls[i]]:
-                        dom = True
-                        break
+                if yin and 0 < x < nx - 1:
+                    for i in range(no):
+                        if flat[base + x + off[i]] > lut[d, ocls[i]]:
+                            dom = True
+                            break
+                else:
+                    for i in range(no):
+                        zz = z + oz[i]
+                        yy = y + oy[i]
+                        xx = x + ox[i]
+                        if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                            continue
+                        if dsq[zz, yy, xx] > lut[d, ocls[i]]:
+                            dom = True
+                            break
                 if not dom:
                     flag[z, y, x] = 1
                     cnt += 1
         counts[z] = cnt
     return flag, counts
+
 
 @_pjit
 def _k_centres_aniso(dsq, oz, oy, ox, olen, dclip):
@@ -302,6 +316,10 @@ def _k_paint(mask, starts, cy, cx, cd, key, nkeys, h, kz, iso, eps, hw, low, hig
     ih2 = 1.0 / h2
     nw = (nx + 63) // 64
     one = np.uint64(1)
+    # a voxel is in the sphere when strictly closer than d: with float squared distances
+    # (anisotropic voxels) the radius is shrunk by 1e-6 so that ties (the nearest outside
+    # voxel and voxels as far) are out whatever the rounding; integer ones are exact
+    shrink = 1.0 if iso else 1.0 - 1e-6
     for z in prange(nz):
         z0 = max(0, z - kz)
         z1 = min(nz, z + kz + 1)
@@ -311,7 +329,7 @@ def _k_paint(mask, starts, cy, cx, cd, key, nkeys, h, kz, iso, eps, hw, low, hig
         for zc in range(z0, z1):
             dz2 = (z - zc) * (z - zc) * h0
             for k in range(starts[zc], starts[zc + 1]):
-                if cd[k] <= dz2:
+                if cd[k] * shrink <= dz2:
                     break  # buckets are sorted by decreasing radius
                 cnt[nkeys - key[k]] += 1
                 ncand += 1
@@ -325,12 +343,12 @@ def _k_paint(mask, starts, cy, cx, cd, key, nkeys, h, kz, iso, eps, hw, low, hig
             dz2 = (z - zc) * (z - zc) * h0
             for k in range(starts[zc], starts[zc + 1]):
                 r2 = cd[k]
-                if r2 <= dz2:
+                if r2 * shrink <= dz2:
                     break
                 b = nkeys - 1 - key[k]
                 j = cnt[b]
                 c_val[j] = math.sqrt(r2)
-                c_rz2[j] = r2 - dz2
+                c_rz2[j] = r2 * shrink - dz2
                 c_y[j] = cy[k]
                 c_x[j] = cx[k]
                 cnt[b] = j + 1
@@ -362,8 +380,10 @@ def _k_paint(mask, starts, cy, cx, cd, key, nkeys, h, kz, iso, eps, hw, low, hig
             yc = c_y[oi]
             xc = c_x[oi]
             rho = math.sqrt(rz2)
-            skip = False
+            skip = mr[yc, xc] >= (rho - eps) * (1.0 + 1e-6)
             for i in range(max(0, yc - 1), min(ny, yc + 2)):
+                if skip:
+                    break
                 for j in range(max(0, xc - 1), min(nx, xc + 2)):
                     if mr[i, j] >= (rho + offt[i - yc + 1, j - xc + 1] - eps) * (
                             1.0 + 1e-6):
