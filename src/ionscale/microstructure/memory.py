@@ -36,7 +36,8 @@ local_thickness_fast     13.9     16.2      a = 17             as exact, fewer s
 tortuosity               99.8     84.8      a = 85, b = 30     labels, multigrid, CG vectors
 geodesic (euclidean)     38.0     36.0      a = 40             float64 map, scikit-fmm work
 geodesic_graph (6/26)    17.0     19.0      a = 20             float64 map, Dijkstra heap
-psd                      {psd}    {psd_t}   {psd_m}            {psd_w}
+psd                      10.0     10.8      a = 12             labels, statistics, Feret
+psd_watershed            103.8    102.9     a = 105            distance map, markers, watershed
 =======================  =======  ========  =================  ================================
 
 Chunked runs (dask or zarr input; ``chunks=`` here): the local metrics (fractions, slice
@@ -132,8 +133,10 @@ MODELS: dict[str, MemoryModel] = {m.metric: m for m in [
                 note="geometric tortuosity, fast marching: mask, float64 map, scikit-fmm work"),
     MemoryModel("geodesic_graph", a=20.0,
                 note="geometric tortuosity, 6/26-neighbour Dijkstra: mask, float64 map, heap"),
-    MemoryModel("psd", a=14.0,
+    MemoryModel("psd", a=12.0,
                 note="labels, per-component statistics, equivalent and Feret diameters"),
+    MemoryModel("psd_watershed", a=105.0,
+                note="psd after a watershed split of touching pores: distance map, markers"),
 ]}
 
 #: Other spellings accepted by :func:`estimate_memory`.
@@ -148,7 +151,7 @@ ALIASES = {
     "geodesic_tortuosity": "geodesic", "geodesic_distance": "geodesic",
     "geometric_tortuosity": "geodesic", "geodesic_6": "geodesic_graph",
     "geodesic_26": "geodesic_graph",
-    "pore_size_distribution": "psd", "pores": "psd",
+    "pore_size_distribution": "psd", "pores": "psd", "watershed": "psd_watershed",
 }
 
 
@@ -184,7 +187,8 @@ def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float
     metric : str
         One of :data:`MODELS` (``"fractions"``, ``"slice_fractions"``, ``"rev"``,
         ``"labels"``, ``"percolation"``, ``"local_thickness"``, ``"local_thickness_fast"``,
-        ``"tortuosity"``, ``"geodesic"``, ``"psd"``) or an alias (``"tortuosity_factor"``...).
+        ``"tortuosity"``, ``"geodesic"``, ``"geodesic_graph"``, ``"psd"``,
+        ``"psd_watershed"``) or an alias (``"tortuosity_factor"``...).
     dtype : numpy dtype
         Type of the input labels.
     phase_fraction : float
@@ -212,8 +216,8 @@ def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float
 
     Examples
     --------
-    >>> estimate_memory((128, 128, 128), "slice_fractions") // 2**20
-    36
+    >>> estimate_memory((128, 128, 128), "slice_fractions") // 2**20   # input + mask + slab
+    38
     """
     model = _model(metric)
     shp = _shape(shape)
@@ -388,12 +392,13 @@ def _runner(metric: str):
             return None
         metric_name = "euclidean" if m == "geodesic" else "6-neighbour"
         return lambda v, vs: fn(v, 1, 0, voxel_size=vs, metric=metric_name)
-    if m == "psd":
+    if m in ("psd", "psd_watershed"):
         mod = imp("pores")
         fn = None if mod is None else getattr(mod, "pore_size_distribution", None)
         if fn is None:
             return None
-        return lambda v, vs: fn(v, 1, voxel_size=vs)
+        split = "none" if m == "psd" else "watershed"
+        return lambda v, vs: fn(v, 1, voxel_size=vs, split=split)
     return None
 
 
