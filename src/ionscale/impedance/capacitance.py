@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Provenance, Value
-from ..transport.nernst_einstein import Estimate, value_and_error
+from ..transport.nernst_einstein import Estimate, as_scalar, value_and_error
 
 __all__ = [
     "IRVINE_RANGES", "ArcAssignment", "ArcCapacitance", "arc_capacitances", "assign_arcs",
@@ -55,10 +55,6 @@ _REFERENCE_CELL_CONSTANT = 100.0
 
 # --------------------------------------------------------------------------- inputs
 
-
-def _scalar(a):
-    a = np.asarray(a, dtype=float)
-    return float(a) if a.ndim == 0 else a
 
 
 def _rqa(R, Q, alpha):
@@ -175,10 +171,10 @@ def brug_capacitance(R, Q, alpha, *, covariance=None, errors=None) -> Estimate:
     grad = np.stack([(1.0 - a) / (a * r), 1.0 / (a * q), -ln_rq / a**2], axis=-1)
     err = _propagate(c, grad, cov)
     return Estimate(
-        name="C", value=_scalar(c), error=_scalar(err), unit="F", symbol="C",
+        name="C", value=as_scalar(c), error=as_scalar(err), unit="F", symbol="C",
         provenance=Provenance.build("impedance.brug_capacitance", (),
                                     {"R": r, "Q": q, "alpha": a}),
-        details={"tau": _scalar(tau), "gradient_ln": grad.tolist(),
+        details={"tau": as_scalar(tau), "gradient_ln": grad.tolist(),
                  "formula": "C = Q^(1/alpha) R^((1-alpha)/alpha)"})
 
 
@@ -203,7 +199,7 @@ def time_constant(R, Q, alpha, *, covariance=None, errors=None) -> Estimate:
     tau = np.exp(ln_rq / a)
     grad = np.stack([1.0 / (a * r), 1.0 / (a * q), -ln_rq / a**2], axis=-1)
     return Estimate(
-        name="tau", value=_scalar(tau), error=_scalar(_propagate(tau, grad, cov)), unit="s",
+        name="tau", value=as_scalar(tau), error=as_scalar(_propagate(tau, grad, cov)), unit="s",
         symbol="τ", provenance=Provenance.build("impedance.time_constant", (),
                                                 {"R": r, "Q": q, "alpha": a}))
 
@@ -229,7 +225,7 @@ def peak_frequency(R, Q, alpha, *, covariance=None, errors=None) -> Estimate:
     f = np.exp(-ln_rq / a) / (2.0 * math.pi)
     grad = np.stack([-1.0 / (a * r), -1.0 / (a * q), ln_rq / a**2], axis=-1)
     return Estimate(
-        name="f_peak", value=_scalar(f), error=_scalar(_propagate(f, grad, cov)), unit="Hz",
+        name="f_peak", value=as_scalar(f), error=as_scalar(_propagate(f, grad, cov)), unit="Hz",
         symbol="f_peak", provenance=Provenance.build("impedance.peak_frequency", (),
                                                      {"R": r, "Q": q, "alpha": a}))
 

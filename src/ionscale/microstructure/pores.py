@@ -330,8 +330,11 @@ def surface_areas(labels, voxel_size, *, method: str = "crofton", bboxes=None) -
     if n == 0:
         return np.zeros(0)
     if method == "crofton":
-        lab = labels if labels.dtype.kind in "iu" and labels.dtype.itemsize <= 8 else \
-            labels.astype(np.int64)
+        if labels.dtype.kind not in "iub" or labels.min() < 0:
+            raise InputError(f"labels of type {labels.dtype}", field="labels",
+                             expected="non-negative integer labels")
+        # one compiled variant: uint32 (one copy unless the labels already are)
+        lab = labels.astype(np.uint32 if n < 2**32 else np.int64, copy=False)
         cross = _crossings(lab, _DIRECTIONS, n)[1:]
         vox = float(np.prod(vs))
         a_line = vox / np.linalg.norm(_DIRECTIONS * vs, axis=1)   # area per line

@@ -32,7 +32,13 @@ import numpy as np
 from ..errors import InputError
 from ..results import Provenance, Value
 from .arrhenius import ArrheniusFit, fit_arrhenius
-from .nernst_einstein import Estimate, propagate_relative, value_and_error
+from .nernst_einstein import (
+    Estimate,
+    as_scalar,
+    broadcast_inputs,
+    propagate_relative,
+    value_and_error,
+)
 
 __all__ = [
     "area_specific_resistance", "brick_layer_gb_conductivity", "conductivity",
@@ -40,18 +46,6 @@ __all__ = [
 ]
 
 
-def _scalar(a):
-    a = np.asarray(a, dtype=float)
-    return float(a) if a.ndim == 0 else a
-
-
-def _broadcast(*arrays, fields):
-    try:
-        return np.broadcast_arrays(*arrays)
-    except ValueError:
-        shapes = ", ".join(f"{f}{np.shape(a)}" for f, a in zip(fields, arrays, strict=True))
-        raise InputError(f"shapes do not broadcast: {shapes}", field=fields[0],
-                         expected="arrays of equal length or scalars") from None
 
 
 def electrode_area(area=None, diameter=None, *, area_error=None,
@@ -165,14 +159,14 @@ def conductivity(
     if thickness_after is not None:
         la, la_e = value_and_error(thickness_after, thickness_after_error,
                                    field="thickness_after")
-        lb, la = _broadcast(lb, la, fields=("thickness", "thickness_after"))
+        lb, la = broadcast_inputs(lb, la, fields=("thickness", "thickness_after"))
         L = 0.5 * (lb + la)
         L_stat = 0.5 * np.sqrt(lb_e**2 + la_e**2)
         L_sys = 0.5 * np.abs(lb - la)
         params["thickness_after"] = la
     else:
         L, L_stat, L_sys = lb, lb_e, np.zeros_like(lb)
-    r, L, a = _broadcast(r, L, a, fields=("R", "thickness", "area"))
+    r, L, a = broadcast_inputs(r, L, a, fields=("R", "thickness", "area"))
     sigma = L / (r * a)
     rel_r = r_e / r
     rel_geom_stat = np.sqrt((L_stat / L) ** 2 + (a_e / a) ** 2)
@@ -180,15 +174,15 @@ def conductivity(
     stat = np.abs(sigma) * np.sqrt(rel_r**2 + rel_geom_stat**2)
     sys_ = np.abs(sigma) * rel_sys
     err = np.sqrt(stat**2 + sys_**2)
-    details.update(relative_error_R=_scalar(rel_r),
-                   relative_error_geometry=_scalar(np.sqrt(rel_geom_stat**2 + rel_sys**2)),
-                   thickness=_scalar(L))
+    details.update(relative_error_R=as_scalar(rel_r),
+                   relative_error_geometry=as_scalar(np.sqrt(rel_geom_stat**2 + rel_sys**2)),
+                   thickness=as_scalar(L))
     if thickness_after is not None:
-        details.update(sigma_before=_scalar(lb / (r * a)), sigma_after=_scalar(la / (r * a)),
-                       statistical_error=_scalar(stat), systematic_error=_scalar(sys_),
+        details.update(sigma_before=as_scalar(lb / (r * a)), sigma_after=as_scalar(la / (r * a)),
+                       statistical_error=as_scalar(stat), systematic_error=as_scalar(sys_),
                        rule="mean thickness; half the before/after difference as systematic "
                             "error, added in quadrature")
-    return Estimate(name="sigma", value=_scalar(sigma), error=_scalar(err), unit="S/m",
+    return Estimate(name="sigma", value=as_scalar(sigma), error=as_scalar(err), unit="S/m",
                     symbol="σ", provenance=Provenance.build("transport.conductivity", (),
                                                             params),
                     details=details)
@@ -250,7 +244,7 @@ def total_conductivity(
         v, ee = value_and_error(x, e, field=f"resistances[{i}]")
         vals.append(v)
         es.append(ee)
-    vals = _broadcast(*vals, fields=tuple(f"resistances[{i}]" for i in range(len(vals))))
+    vals = broadcast_inputs(*vals, fields=tuple(f"resistances[{i}]" for i in range(len(vals))))
     total = np.sum(vals, axis=0)
     if resistance_covariance is not None:
         cov = np.asarray(resistance_covariance, dtype=float)
@@ -270,8 +264,8 @@ def total_conductivity(
                      diameter_error=diameter_error, thickness_after=thickness_after,
                      thickness_after_error=thickness_after_error)
     return replace(s, name="sigma_total", symbol="σ_total",
-                   details={**s.details, "R_total": _scalar(total),
-                            "R_total_error": _scalar(total_e)},
+                   details={**s.details, "R_total": as_scalar(total),
+                            "R_total_error": as_scalar(total_e)},
                    provenance=Provenance.build("transport.total_conductivity", (),
                                                {"resistances": [np.asarray(v) for v in vals],
                                                 **dict(s.provenance.parameters)}))
@@ -320,10 +314,10 @@ def area_specific_resistance(
     r, r_e = value_and_error(R, R_error, field="R")
     a, a_e = electrode_area(area, diameter, area_error=area_error,
                             diameter_error=diameter_error)
-    r, a = _broadcast(r, a, fields=("R", "area"))
+    r, a = broadcast_inputs(r, a, fields=("R", "area"))
     asr = r * a / n_interfaces
     err = propagate_relative(asr, (r, r_e, 1), (a, a_e, 1))
-    return Estimate(name="ASR", value=_scalar(asr), error=_scalar(err), unit="ohm*m^2",
+    return Estimate(name="ASR", value=as_scalar(asr), error=as_scalar(err), unit="ohm*m^2",
                     symbol="ASR",
                     provenance=Provenance.build("transport.area_specific_resistance", (),
                                                 {"R": r, "area": a,
@@ -390,7 +384,7 @@ def brick_layer_gb_conductivity(
     L, L_e = value_and_error(thickness, thickness_error, field="thickness")
     a, a_e = electrode_area(area, diameter, area_error=area_error,
                             diameter_error=diameter_error)
-    r, cb, cg, L, a = _broadcast(r, cb, cg, L, a,
+    r, cb, cg, L, a = broadcast_inputs(r, cb, cg, L, a,
                                  fields=("R_gb", "C_bulk", "C_gb", "thickness", "area"))
     apparent = L / (a * r)
     ratio = cb / cg
@@ -398,20 +392,20 @@ def brick_layer_gb_conductivity(
     err = propagate_relative(s, (r, r_e, -1), (cb, cb_e, 1), (cg, cg_e, -1), (L, L_e, 1),
                              (a, a_e, -1))
     details: dict = {
-        "sigma_gb_apparent": _scalar(apparent),
-        "sigma_gb_apparent_error": _scalar(propagate_relative(apparent, (r, r_e, -1),
+        "sigma_gb_apparent": as_scalar(apparent),
+        "sigma_gb_apparent_error": as_scalar(propagate_relative(apparent, (r, r_e, -1),
                                                               (L, L_e, 1), (a, a_e, -1))),
-        "delta_over_d": _scalar(ratio),
-        "delta_over_d_error": _scalar(propagate_relative(ratio, (cb, cb_e, 1),
+        "delta_over_d": as_scalar(ratio),
+        "delta_over_d_error": as_scalar(propagate_relative(ratio, (cb, cb_e, 1),
                                                          (cg, cg_e, -1))),
     }
     if grain_size is not None:
         d, d_e = value_and_error(grain_size, grain_size_error, field="grain_size")
         delta = d * ratio
-        details["gb_thickness"] = _scalar(delta)
-        details["gb_thickness_error"] = _scalar(
+        details["gb_thickness"] = as_scalar(delta)
+        details["gb_thickness_error"] = as_scalar(
             propagate_relative(delta, (d, d_e, 1), (cb, cb_e, 1), (cg, cg_e, -1)))
-    return Estimate(name="sigma_gb_sp", value=_scalar(s), error=_scalar(err), unit="S/m",
+    return Estimate(name="sigma_gb_sp", value=as_scalar(s), error=as_scalar(err), unit="S/m",
                     symbol="σ_gb,sp",
                     provenance=Provenance.build("transport.brick_layer_gb_conductivity", (),
                                                 {"R_gb": r, "C_bulk": cb, "C_gb": cg,

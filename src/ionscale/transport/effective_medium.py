@@ -27,7 +27,7 @@ from scipy import stats
 
 from ..errors import InputError
 from ..results import Provenance
-from .nernst_einstein import Estimate, _scalar, propagate_relative, value_and_error
+from .nernst_einstein import Estimate, as_scalar, propagate_relative, value_and_error
 
 _ERROR_METHODS = ("first-order", "monte-carlo")
 _DISTRIBUTIONS = ("normal", "lognormal")
@@ -209,7 +209,7 @@ def series_diffusivity(
             return _series_approx(*x)
     err = np.sqrt(sum((d * e) ** 2 for d, e in grads))
     interval = None
-    details: dict[str, Any] = {"first_order_error": _scalar(err)}
+    details: dict[str, Any] = {"first_order_error": as_scalar(err)}
     if error_method == "monte-carlo":
         rng = np.random.default_rng(seed)
         n = int(n_samples)
@@ -224,13 +224,13 @@ def series_diffusivity(
         samples = model(draws)
         err = samples.std(axis=-1, ddof=1)
         lo, hi = np.percentile(samples, [15.865, 84.135], axis=-1)
-        interval = (_scalar(lo), _scalar(hi))
-        details.update(mean=_scalar(samples.mean(axis=-1)),
-                       median=_scalar(np.median(samples, axis=-1)),
+        interval = (as_scalar(lo), as_scalar(hi))
+        details.update(mean=as_scalar(samples.mean(axis=-1)),
+                       median=as_scalar(np.median(samples, axis=-1)),
                        distribution=distribution, n_samples=n)
         params.update(distribution=distribution, n_samples=n, seed=seed if isinstance(
             seed, int) else None)
-    return Estimate(name="D_eff", value=_scalar(value), error=_scalar(err), unit="m^2/s",
+    return Estimate(name="D_eff", value=as_scalar(value), error=as_scalar(err), unit="m^2/s",
                     symbol="D_eff", interval=interval, details=details,
                     provenance=Provenance.build("transport.series_diffusivity", (), params))
 
@@ -272,7 +272,7 @@ def gb_term_from_effective(D_eff, D_bulk, *, D_eff_error=None, D_bulk_error=None
                          field="D_eff", expected="D_eff < D_bulk (series model)")
     g = de * db / (db - de)
     err = np.sqrt((g**2 / de**2 * de_e) ** 2 + (g**2 / db**2 * db_e) ** 2)
-    return Estimate(name="gb_term", value=_scalar(g), error=_scalar(err), unit="m^2/s",
+    return Estimate(name="gb_term", value=as_scalar(g), error=as_scalar(err), unit="m^2/s",
                     symbol="(l/δ)D_gb",
                     provenance=Provenance.build("transport.gb_term_from_effective", (), {}))
 
@@ -296,7 +296,7 @@ def series_mixture(D1, D2, f1):
         Effective coefficient, same unit as D1.
     """
     d1, d2, f = _positive(D1, "D1"), _positive(D2, "D2"), _check_fraction(f1, "f1")
-    return _scalar(1.0 / (f / d1 + (1.0 - f) / d2))
+    return as_scalar(1.0 / (f / d1 + (1.0 - f) / d2))
 
 
 def parallel_mixture(D1, D2, f1):
@@ -315,7 +315,7 @@ def parallel_mixture(D1, D2, f1):
         Effective coefficient, same unit as D1.
     """
     d1, d2, f = _positive(D1, "D1"), _positive(D2, "D2"), _check_fraction(f1, "f1")
-    return _scalar(f * d1 + (1.0 - f) * d2)
+    return as_scalar(f * d1 + (1.0 - f) * d2)
 
 
 def _mg(dm, di, f, d):
@@ -348,7 +348,7 @@ def maxwell_garnett(D_matrix, D_inclusion, volume_fraction, *, dimension: int = 
     """
     dm, di = _positive(D_matrix, "D_matrix"), _positive(D_inclusion, "D_inclusion")
     f = _check_fraction(volume_fraction)
-    return _scalar(_mg(dm, di, f, _check_dimension(dimension)))
+    return as_scalar(_mg(dm, di, f, _check_dimension(dimension)))
 
 
 def hashin_shtrikman_bounds(D1, D2, f1, *, dimension: int = 3):
@@ -380,7 +380,7 @@ def hashin_shtrikman_bounds(D1, D2, f1, *, dimension: int = 3):
     f_hi = np.where(low_is_1, 1.0 - f, f)  # volume fraction of the better phase
     lower = _mg(d_lo, d_hi, f_hi, d)
     upper = _mg(d_hi, d_lo, 1.0 - f_hi, d)
-    return _scalar(lower), _scalar(upper)
+    return as_scalar(lower), as_scalar(upper)
 
 
 # --------------------------------------------------------------------------- brick layer
@@ -405,7 +405,7 @@ def brick_layer_conductivity(sigma_bulk, sigma_gb, grain_size, delta):
     """
     sb, sg = _positive(sigma_bulk, "sigma_bulk"), _positive(sigma_gb, "sigma_gb")
     l, dl = _positive(grain_size, "grain_size"), _positive(delta, "delta")
-    return _scalar(_series_exact(sb, sg, dl, l))
+    return as_scalar(_series_exact(sb, sg, dl, l))
 
 
 def specific_gb_conductivity(
@@ -443,7 +443,7 @@ def specific_gb_conductivity(
     cg, cg_e = value_and_error(C_gb, C_gb_error, field="C_gb")
     v = s * cb / cg
     err = propagate_relative(v, (s, s_e, 1), (cb, cb_e, 1), (cg, cg_e, -1))
-    return Estimate(name="sigma_gb_specific", value=_scalar(v), error=_scalar(err),
+    return Estimate(name="sigma_gb_specific", value=as_scalar(v), error=as_scalar(err),
                     unit="S/m", symbol="σ_gb,sp",
                     provenance=Provenance.build("transport.specific_gb_conductivity", (), {}))
 
@@ -471,6 +471,6 @@ def gb_thickness_from_capacitance(grain_size, C_bulk, C_gb, *, grain_size_error=
     cg, cg_e = value_and_error(C_gb, C_gb_error, field="C_gb")
     v = l * cb / cg
     err = propagate_relative(v, (l, l_e, 1), (cb, cb_e, 1), (cg, cg_e, -1))
-    return Estimate(name="delta", value=_scalar(v), error=_scalar(err), unit="m", symbol="δ",
+    return Estimate(name="delta", value=as_scalar(v), error=as_scalar(err), unit="m", symbol="δ",
                     provenance=Provenance.build("transport.gb_thickness_from_capacitance", (),
                                                 {}))

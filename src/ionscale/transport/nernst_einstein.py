@@ -153,7 +153,8 @@ def value_and_error(x, error=None, *, field: str, positive: bool = True,
     return v, e
 
 
-def _scalar(a):
+def as_scalar(a):
+    """A 0-d array as a float; arrays unchanged (float)."""
     a = np.asarray(a, dtype=float)
     return float(a) if a.ndim == 0 else a
 
@@ -169,7 +170,8 @@ def propagate_relative(value, *terms) -> np.ndarray:
     return np.abs(value) * np.sqrt(rel2)
 
 
-def _broadcast(*arrays, fields):
+def broadcast_inputs(*arrays, fields):
+    """``np.broadcast_arrays`` with an :class:`InputError` naming ``fields`` on mismatch."""
     try:
         return np.broadcast_arrays(*arrays)
     except ValueError:
@@ -329,7 +331,7 @@ def carrier_density(
     n = rho * AVOGADRO * x / m
     err = propagate_relative(n, (rho, rho_e, 1), (m, m_e, -1))
     return Estimate(
-        name="n", value=_scalar(n), error=_scalar(err), unit="1/m^3", symbol="n",
+        name="n", value=as_scalar(n), error=as_scalar(err), unit="1/m^3", symbol="n",
         provenance=Provenance.build("transport.carrier_density", (), {
             "density": rho, "molar_mass": m, "formula": formula, "ions_per_formula": x}))
 
@@ -355,7 +357,7 @@ def carrier_density_from_cell(cell_volume, ions_per_cell, *, cell_volume_error=N
     x, _ = value_and_error(ions_per_cell, None, field="ions_per_cell")
     n = x / v
     return Estimate(
-        name="n", value=_scalar(n), error=_scalar(propagate_relative(n, (v, v_e, -1))),
+        name="n", value=as_scalar(n), error=as_scalar(propagate_relative(n, (v, v_e, -1))),
         unit="1/m^3", symbol="n",
         provenance=Provenance.build("transport.carrier_density_from_cell", (),
                                     {"cell_volume": v, "ions_per_cell": x}))
@@ -417,11 +419,11 @@ def conductivity_diffusivity(
     s, s_e = value_and_error(sigma, sigma_error, field="sigma")
     t, t_e = value_and_error(T, T_error, field="T")
     nn, n_e = value_and_error(n, n_error, field="n")
-    s, t, nn = _broadcast(s, t, nn, fields=("sigma", "T", "n"))
+    s, t, nn = broadcast_inputs(s, t, nn, fields=("sigma", "T", "n"))
     d = s * BOLTZMANN * t / (nn * z * z * ELEMENTARY_CHARGE**2)
     err = propagate_relative(d, (s, s_e, 1), (t, t_e, 1), (nn, n_e, -1))
     return Estimate(
-        name="D_sigma", value=_scalar(d), error=_scalar(err), unit="m^2/s", symbol="D_σ",
+        name="D_sigma", value=as_scalar(d), error=as_scalar(err), unit="m^2/s", symbol="D_σ",
         provenance=Provenance.build("transport.nernst_einstein", (), {"z": z, "n": nn}))
 
 
@@ -462,11 +464,11 @@ def conductivity_from_diffusivity(
     d, d_e = value_and_error(D, D_error, field="D")
     t, t_e = value_and_error(T, T_error, field="T")
     nn, n_e = value_and_error(n, n_error, field="n")
-    d, t, nn = _broadcast(d, t, nn, fields=("D", "T", "n"))
+    d, t, nn = broadcast_inputs(d, t, nn, fields=("D", "T", "n"))
     s = nn * z * z * ELEMENTARY_CHARGE**2 * d / (BOLTZMANN * t)
     err = propagate_relative(s, (d, d_e, 1), (t, t_e, -1), (nn, n_e, 1))
     return Estimate(
-        name="sigma", value=_scalar(s), error=_scalar(err), unit="S/m", symbol="σ",
+        name="sigma", value=as_scalar(s), error=as_scalar(err), unit="S/m", symbol="σ",
         provenance=Provenance.build("transport.nernst_einstein_inverse", (), {"z": z, "n": nn}))
 
 
@@ -492,10 +494,10 @@ def haven_ratio(D_tracer, D_sigma, *, D_tracer_error=None, D_sigma_error=None) -
     """
     dt, dt_e = value_and_error(D_tracer, D_tracer_error, field="D_tracer")
     ds, ds_e = value_and_error(D_sigma, D_sigma_error, field="D_sigma")
-    dt, ds = _broadcast(dt, ds, fields=("D_tracer", "D_sigma"))
+    dt, ds = broadcast_inputs(dt, ds, fields=("D_tracer", "D_sigma"))
     h = dt / ds
     err = propagate_relative(h, (dt, dt_e, 1), (ds, ds_e, -1))
-    return Estimate(name="H_R", value=_scalar(h), error=_scalar(err), unit="", symbol="H_R",
+    return Estimate(name="H_R", value=as_scalar(h), error=as_scalar(err), unit="", symbol="H_R",
                     provenance=Provenance.build("transport.haven_ratio", (), {}))
 
 
@@ -566,7 +568,7 @@ def haven_ratio_from_prefactors(
             rel2 = rel2 + (u * et_e) ** 2 + (u * es_e) ** 2
             params["T"] = t
     err = np.abs(h) * np.sqrt(rel2)
-    return Estimate(name="H_R", value=_scalar(h), error=_scalar(err), unit="", symbol="H_R",
+    return Estimate(name="H_R", value=as_scalar(h), error=as_scalar(err), unit="", symbol="H_R",
                     provenance=Provenance.build("transport.haven_ratio_from_prefactors", (),
                                                 params))
 
@@ -623,6 +625,6 @@ def haven_ratio_from_fits(tracer_fit, sigma_fit, T, *, n=None, n_error=None,
         var = var + (n_e / nn) ** 2
         params.update(n=nn, z=zz)
     h = np.exp(m_t - m_s)
-    return Estimate(name="H_R", value=_scalar(h), error=_scalar(h * np.sqrt(var)), unit="",
+    return Estimate(name="H_R", value=as_scalar(h), error=as_scalar(h * np.sqrt(var)), unit="",
                     symbol="H_R",
                     provenance=Provenance.build("transport.haven_ratio_from_fits", (), params))
