@@ -50,6 +50,7 @@ from scipy.optimize import nnls
 from ..errors import FitError, FitWarning, InputError
 from ..fitting import FitResult, fit_residuals
 from ..results import InputFile, Provenance, Result, Value, json_safe, new_axes
+from .capacitance import brug_capacitance, time_constant
 from .circuits import Circuit, as_circuit
 from .data import Spectrum
 from .elements import Grid
@@ -739,7 +740,8 @@ def _one_fit(problem: _Problem, start: dict[str, float], fixed: set[str], bounds
 
 
 def _derived(circuit: Circuit, fit: FitResult) -> dict[str, Value]:
-    """τ and effective capacitance of each arc, errors through the covariance."""
+    """τ and effective (Brug) capacitance of each arc, errors through the covariance
+    (:mod:`~ionscale.impedance.capacitance`); an arc whose τ over- or underflows gets inf/0."""
     out = {}
     p = fit.values
     cov = fit.covariance
@@ -749,26 +751,25 @@ def _derived(circuit: Circuit, fit: FitResult) -> dict[str, Value]:
         sub = cov[np.ix_(cols, cols)]
         if arc.kind == "C":
             C = p[cols[1]]
-            tau = R * C
-            g_tau = np.array([C, R])
-            items = [("tau", tau, g_tau, "s", f"τ({arc.label})")]
+            with np.errstate(invalid="ignore"):
+                var = float(np.array([C, R]) @ sub @ np.array([C, R]))
+            items = [("tau", R * C, math.sqrt(var) if var >= 0 else math.nan, "s",
+                      f"τ({arc.label})")]
         else:
             Q, a = p[cols[1]], p[cols[2]]
             if not (R > 0 and Q > 0 and a > 0):
                 continue
-            ln = math.log(R * Q)
-            tau = math.exp(ln / a)
-            cap = tau / R
-            g_tau = np.array([tau / (a * R), tau / (a * Q), -tau * ln / a ** 2])
-            g_cap = np.array([cap * (1 / a - 1) / R, cap / (a * Q), -cap * ln / a ** 2])
-            items = [("tau", tau, g_tau, "s", f"τ({arc.label})"),
-                     ("C", cap, g_cap, "F", f"C_eff({arc.label})")]
-        for suffix, val, grad, unit, symbol in items:
-            with np.errstate(invalid="ignore"):
-                var = float(grad @ sub @ grad)
-            err = math.sqrt(var) if var >= 0 else math.nan
+            known = bool(np.all(np.isfinite(sub)))  # inf where the data do not fix R, Q or α
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                tau = time_constant(R, Q, a, covariance=sub if known else None)
+                cap = brug_capacitance(R, Q, a, covariance=sub if known else None)
+            items = [("tau", tau.value, tau.error if known else math.inf, "s",
+                      f"τ({arc.label})"),
+                     ("C", cap.value, cap.error if known else math.inf, "F",
+                      f"C_eff({arc.label})")]
+        for suffix, val, err, unit, symbol in items:
             name = f"{arc.capacitor}_{suffix}"
-            out[name] = Value(name, float(val), err, unit, symbol)
+            out[name] = Value(name, float(val), float(err), unit, symbol)
     return out
 
 
@@ -977,17 +978,26 @@ def fit_circuit(
         rng = np.random.default_rng(seed)
         starts += [_perturb(c, start, free, all_bounds, rng) for _ in range(int(multistart))]
     best, best_warnings, errors = None, [], []
-    for s in starts:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FitWarning)
-            try:
-                res = _one_fit(problem, s, fixed_names, core_bounds, log, absolute, max_nfev,
-                               unbounded_first=not bounds)
-            except FitError as exc:
-                errors.append(str(exc))
-                continue
-        if best is None or res.chi2 < best.chi2:
-            best, best_warnings = res, [w for w in caught if issubclass(w.category, FitWarning)]
+
+    def try_starts(starts_):
+        nonlocal best, best_warnings
+        for s in starts_:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", FitWarning)
+                try:
+                    res = _one_fit(problem, s, fixed_names, core_bounds, log, absolute,
+                                   max_nfev, unbounded_first=not bounds)
+                except FitError as exc:
+                    errors.append(str(exc))
+                    continue
+            if best is None or res.chi2 < best.chi2:
+                best = res
+                best_warnings = [w for w in caught if issubclass(w.category, FitWarning)]
+
+    try_starts(starts)
+    if best is None and len(user) == c.n_parameters:
+        # the user's start diverged: the spectrum's own estimates before giving up
+        try_starts(initial_guesses(spectrum, c, known=fixed_values))
     if best is None:
         raise FitError(f"no start converged for circuit '{c.text}': {errors[0]}")
     for w in best_warnings:
