@@ -2,7 +2,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+BENCH_VENV := .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+
+.PHONY: demo test bench bench-reference lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,5 +30,18 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_tracer.py
 	$(BIN)/python benchmarks/bench_nmr.py
 
+# Side-by-side benchmarks against the reference tools, in their own environment (the tools are
+# never dependencies of ionscale): impedance.py, PoreSpy (+ OpenPNM for tortuosity_fd), TauFactor.
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/python -m pip install --quiet --upgrade pip
+	$(BENCH_BIN)/python -m pip install --quiet -e . impedance porespy openpnm taufactor
+	touch $@
+
+bench-reference: $(BENCH_VENV)/.installed
+	OPENBLAS_NUM_THREADS=1 $(BENCH_BIN)/python benchmarks/bench_impedance.py --n 1000
+	$(BENCH_BIN)/python benchmarks/bench_microstructure.py
+	$(BENCH_BIN)/python benchmarks/bench_microstructure_large.py --size 512
+
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) $(BENCH_VENV) demo-output

@@ -143,24 +143,35 @@ class CircuitFit(Result):
             out[name] = {"real": json_safe(z.real), "imag": json_safe(z.imag)}
         return out
 
-    def plot(self, ax=None, kind: str = "nyquist"):
+    def plot(self, ax=None, kind: str | None = None):
         """Publishable figure of the fit.
 
         Parameters
         ----------
         ax : matplotlib Axes, optional
             Where to draw (a new figure if omitted).
-        kind : {"nyquist", "bode", "residuals"}
+        kind : {"nyquist", "bode", "residuals", "overview"}, optional
             Nyquist plot (−Z'' upwards, equal aspect, decades marked on the fit), Bode plot
-            (|Z| and phase), or the relative residuals of Z' and Z'' in per cent.
+            (|Z| and phase), the relative residuals of Z' and Z'' in per cent, or all three
+            side by side on a new figure. Default: "overview" without ``ax``, else "nyquist".
 
         Returns
         -------
         matplotlib Axes
+            The Nyquist axes for "overview".
         """
+        if kind is None:
+            kind = "overview" if ax is None else "nyquist"
+        if kind == "overview":
+            import matplotlib.pyplot as plt
+
+            fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.2), layout="constrained")
+            for a, k in zip(axes, ("nyquist", "bode", "residuals"), strict=True):
+                self.plot(ax=a, kind=k)
+            return axes[0]
         if kind not in ("nyquist", "bode", "residuals"):
             raise InputError(f"unknown plot kind {kind!r}", field="kind",
-                             expected="'nyquist', 'bode' or 'residuals'")
+                             expected="'nyquist', 'bode', 'residuals' or 'overview'")
         ax = new_axes(ax, figsize=(5.0, 4.2) if kind == "nyquist" else (5.0, 3.6))
         f = self.frequency
         fine = np.logspace(np.log10(f.min()), np.log10(f.max()), 400)

@@ -155,8 +155,9 @@ class PelletResult(Result):
                 "circuit_fit": self.circuit_fit._extra_dict()}
 
     def plot(self, ax=None):
-        """Nyquist plot of the fit, arcs labelled."""
-        ax = self.circuit_fit.plot(ax=ax, kind="nyquist")
+        """Nyquist, Bode and residual plots of the fit (Nyquist only on a given ``ax``), arcs
+        labelled."""
+        ax = self.circuit_fit.plot(ax=ax)
         text = ", ".join(f"{r}: {lab}" for r, lab in self.labels.items())
         ax.set_title(f"{self.title}\n{text}", fontsize=9)
         return ax
