@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
 
 from ..cli import add_output_options, print_result
 from ..errors import InputError
@@ -35,8 +37,14 @@ def _volume(args):
     from ..io.volume import read_volume
 
     shape = tuple(int(n) for n in args.shape.split(",")) if args.shape else None
-    return read_volume(args.volume, voxel_size=args.voxel, phases=_phases(args.phases),
-                       dataset=args.dataset, shape=shape, dtype=args.dtype)
+    volume = read_volume(args.volume, voxel_size=args.voxel, phases=_phases(args.phases),
+                         dataset=args.dataset, shape=shape, dtype=args.dtype)
+    if args.phase == "pore" and "pore" not in volume.phases:
+        # the common convention of segmented tomography (TauFactor, Fiji): pores are label 0
+        print("ionscale: phase 'pore' taken as label 0 (give --phases to name labels)",
+              file=sys.stderr)
+        volume = replace(volume, phases={**volume.phases, "pore": 0})
+    return volume
 
 
 def _axis(text: str) -> int:

@@ -1,0 +1,53 @@
+"""``ionscale micro`` end to end on small volumes written like measured ones."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ionscale.cli import main
+from ionscale.io.volume import write_volume
+
+
+@pytest.fixture()
+def channel_tif(tmp_path):
+    """A straight pore channel (label 0) along z through solid (label 1), 20 nm voxels."""
+    labels = np.ones((16, 12, 12), np.uint8)
+    labels[:, 4:8, 4:8] = 0
+    path = tmp_path / "channel.tif"
+    write_volume(labels, path, voxel_size=20e-9)
+    return path
+
+
+def test_metrics_of_a_straight_channel(channel_tif, capsys):
+    rc = main(["micro", "metrics", str(channel_tif), "--phase", "pore", "--voxel", "20 nm",
+               "--only", "fractions,percolation,tortuosity,geodesic", "--json",
+               "--no-progress"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    v = out["values"]
+    assert v["fraction"]["value"] == pytest.approx(16 / 144)
+    assert v["tau"]["value"] == pytest.approx(1.0, abs=1e-8)
+    assert v["tau_geometric"]["value"] == pytest.approx(1.0, abs=1e-9)
+    assert v["through_fraction"]["value"] == pytest.approx(1.0)
+
+
+def test_heavy_commands_one_at_a_time(channel_tif, capsys, tmp_path):
+    assert main(["micro", "tortuosity", str(channel_tif), "--phase", "0", "--axis", "x"]) == 0
+    assert "inf" in capsys.readouterr().out  # the channel does not reach the x faces
+    png = tmp_path / "lt.png"
+    assert main(["micro", "thickness", str(channel_tif), "--phase", "0", "--measure",
+                 "diameter", "--method", "exact", "--plot", str(png)]) == 0
+    assert "diameter" in capsys.readouterr().out and png.stat().st_size > 1000
+    assert main(["micro", "psd", str(channel_tif), "--phase", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["values"]["count"]["value"] == 1
+    assert main(["micro", "memory", "1024,1024,1024", "--metrics", "fractions,tortuosity"]) == 0
+    assert "GiB" in capsys.readouterr().out
+
+
+def test_bad_input_is_a_clear_error(channel_tif, capsys):
+    assert main(["micro", "tortuosity", str(channel_tif), "--phase", "0", "--axis", "w"]) == 2
+    assert "--axis" in capsys.readouterr().err
+    assert main(["micro", "tortuosity", str(channel_tif), "--phase", "7"]) == 2
+    assert "no voxel" in capsys.readouterr().err
+    assert main(["micro", "metrics", str(channel_tif) + ".missing", "--phase", "0"]) == 2
