@@ -152,3 +152,30 @@ def test_bpp_and_bulk_haven(demo):
     assert abs(ea["value"] - LLTO_NMR["Ea_tau"] * EV) < 3 * ea["error"]
     hr = value(demo["db"], "transport.haven_bulk", "H_R_mean")
     assert abs(hr["value"] - DEMO_HAVEN_BULK) < 3 * hr["error"]
+
+
+def test_impedance_series_recovers_the_pellet(demo):
+    """Synthetic pellet: Ea of bulk and grain boundaries from one batch and from stored fits."""
+    from ionscale.datasets.synthetic_eis import PELLET
+
+    for name, truth in (("Ea_bulk", PELLET["Ea_bulk"]), ("Ea_gb", PELLET["Ea_gb"])):
+        row = value(demo["db"], "eis.series", name, sample="Pellet (synthetic impedance)")
+        assert abs(row["value"] / EV - truth) < max(3 * row["error"] / EV, 2e-3)
+    row = value(demo["db"], "transport.arrhenius", "Ea",
+                label="Arrhenius of the stored bulk conductivities")
+    assert row["value"] / EV == pytest.approx(PELLET["Ea_bulk"], abs=2e-3)
+
+
+def test_real_pellet_and_interface_growth(demo):
+    row = value(demo["db"], "eis.series", "Ea_bulk", sample="Adediwura pellet s04147 (real data)")
+    assert 0.5 < row["value"] / EV < 0.7
+    row = value(demo["db"], "eis.evolution", "t_break")
+    assert row["value"] / 3600 == pytest.approx(49.0, rel=0.03)
+
+
+def test_microstructure_of_the_demo_volumes(demo):
+    row = value(demo["db"], "micro.tortuosity", "tau")
+    assert row["value"] == pytest.approx(2.0776, rel=5e-3)  # TauFactor: 2.07763
+    row = value(demo["db"], "micro.metrics", "fraction",
+                label="Pores: every metric (transport along y)")
+    assert row["value"] == pytest.approx(0.105, abs=1e-3)
