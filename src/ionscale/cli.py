@@ -40,6 +40,32 @@ def print_result(result, as_json: bool, plot: str | None = None) -> None:
             print(f"figure: {plot}")
 
 
+def parse_pairs(text: str | None, option: str, convert, example: str, value_kind: str
+                ) -> dict | None:
+    """``"a=1,b=2"`` from a command-line option as ``{"a": convert("1"), ...}`` (None if empty).
+
+    Raises
+    ------
+    InputError
+        An item without ``name=``, or a value ``convert`` rejects (ValueError); the message
+        names ``option`` and shows ``example``.
+    """
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"cannot read {item!r}", field=option,
+                             expected=f"name=value pairs, e.g. {example}")
+        try:
+            out[name.strip()] = convert(value.strip())
+        except ValueError:
+            raise InputError(f"value {value!r} of {name.strip()}", field=option,
+                             expected=value_kind) from None
+    return out
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """``--json`` and ``--plot`` options shared by every analysis command."""
     parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -67,6 +67,10 @@ def test_bad_circuit_and_missing_geometry_are_clear_errors(capsys):
     assert "unbalanced" in capsys.readouterr().err
     assert main(["eis", "fit", path, "--circuit", CIRCUIT, "--thickness", "2 mm"]) == 2
     assert "--diameter" in capsys.readouterr().err
+    assert main(["eis", "fit", path, "--circuit", CIRCUIT, *GEOMETRY, "--assign", "R1"]) == 2
+    assert "--assign" in capsys.readouterr().err
+    assert main(["eis", "fit", path, "--circuit", CIRCUIT, "--initial", "R1=big"]) == 2
+    assert "--initial" in capsys.readouterr().err
 
 
 def test_formats_lists_every_reader(capsys):

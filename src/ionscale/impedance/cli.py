@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import add_output_options, print_result
+from ..cli import add_output_options, parse_pairs, print_result
 from ..errors import InputError
 from ..units import parse_quantity
 
@@ -34,20 +34,7 @@ def _spectra(paths, args) -> list:
 
 
 def _initial(text: str | None) -> dict[str, float] | None:
-    if not text:
-        return None
-    out = {}
-    for item in text.split(","):
-        if "=" not in item:
-            raise InputError(f"cannot read {item!r}", field="--initial",
-                             expected="name=value pairs, e.g. R0=10,R1=1e4")
-        name, value = item.split("=", 1)
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise InputError(f"value {value!r} of {name.strip()}", field="--initial",
-                             expected="a number in SI units") from None
-    return out
+    return parse_pairs(text, "--initial", float, "R0=10,R1=1e4", "a number in SI units")
 
 
 def _geometry(args):
@@ -70,9 +57,7 @@ def _geometry(args):
 
 
 def _assignment(text: str | None) -> dict[str, str] | None:
-    if not text:
-        return None
-    return dict(item.split("=", 1) for item in text.split(","))
+    return parse_pairs(text, "--assign", str, "R1=bulk,R2=grain_boundary", "an arc label")
 
 
 def _emit(results, args) -> None:

@@ -6,22 +6,12 @@ import argparse
 import sys
 from dataclasses import replace
 
-from ..cli import add_output_options, print_result
+from ..cli import add_output_options, parse_pairs, print_result
 from ..errors import InputError
 
 
 def _phases(text: str | None) -> dict[str, int] | None:
-    if not text:
-        return None
-    out = {}
-    for item in text.split(","):
-        name, _, label = item.partition("=")
-        try:
-            out[name.strip()] = int(label)
-        except ValueError:
-            raise InputError(f"cannot read {item!r}", field="--phases",
-                             expected="name=label pairs, e.g. pore=0,solid=255") from None
-    return out
+    return parse_pairs(text, "--phases", int, "pore=0,solid=255", "an integer label")
 
 
 def _phase(text: str | None):
