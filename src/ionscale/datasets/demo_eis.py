@@ -60,9 +60,10 @@ def write_eis_demo(data: Path, rng: np.random.Generator) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     temps_k = np.array(PELLET_TEMPERATURES_C) + 273.15
     spectra = temperature_series(temps_k, noise=0.005, seed=int(rng.integers(1 << 31)))
-    meas, fits = [], []
+    meas, fits, pellet_files = [], [], []
     for tc, s in zip(PELLET_TEMPERATURES_C, spectra, strict=True):
         name = f"pellet_{int(tc):+d}C.csv".replace("+", "p").replace("-", "m")
+        pellet_files.append(f'"data/eis/{name}"')
         _write_csv(folder / name, s, temperature_c=tc)
         label = f"eis-{int(tc)}C"
         meas.append(f"""
@@ -108,7 +109,7 @@ description = "Solid-electrolyte pellet, 1 mm thick, 10 mm electrodes: bulk Ea 0
 [[samples.measurements]]
 name = "eis-all"
 technique = "eis"
-files = [{", ".join(f'"data/eis/pellet_{int(tc):+d}C.csv"'.replace("+", "p").replace("-", "m") for tc in PELLET_TEMPERATURES_C)}]
+files = [{", ".join(pellet_files)}]
 conditions = {{ thickness = "{PELLET_THICKNESS * 1e3:g} mm", diameter = "{PELLET_DIAMETER * 1e3:g} mm" }}
 {"".join(fits)}
 [[samples.analyses]]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -355,8 +355,6 @@ def pellet_series(
     """
     spectra = list(spectra)
     if temperatures is not None:
-        from dataclasses import replace
-
         T_in = np.asarray(temperatures, float).ravel()
         if T_in.size != len(spectra):
             raise InputError(f"{T_in.size} temperatures for {len(spectra)} spectra",
