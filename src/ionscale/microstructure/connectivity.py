@@ -45,15 +45,13 @@ from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
 from .fractions import (
     _bar,
-    _files,
     block_offsets,
     is_dask,
     is_zarr,
     iter_blocks,
     lazy_input,
-    phase_name,
 )
-from .volume import AXIS_NAMES, check_labels, resolve_phase
+from .volume import AXIS_NAMES, check_labels, phase_display_name, resolve_phase, source_files
 
 __all__ = [
     "CONNECTIVITIES",
@@ -540,7 +538,7 @@ def percolation(volume, phase=None, axis: int | str = 0, *, voxel_size=None,
     volume, mask, vs = _mask(volume, phase, voxel_size, allow_empty=True)
     labels, n = label_components(mask, connectivity=conn, progress=progress)
     sizes, faces = _scan(labels, n, progress=progress)
-    name = phase_name(volume, phase)
+    name = phase_display_name(volume, phase)
     total = int(sizes[1:].sum())
     if total == 0:
         raise InputError(f"phase {name!r} has no voxel", field="phase",
@@ -597,7 +595,7 @@ def percolation(volume, phase=None, axis: int | str = 0, *, voxel_size=None,
               "voxel_size": None if vs is None else vs.tolist(), "chunked": is_dask(labels)}
     title = f"Percolation of {name} along {AXIS_NAMES[ax]}"
     return PercolationResult(
-        values=values, provenance=Provenance.build("percolation", _files(volume), params),
+        values=values, provenance=Provenance.build("percolation", source_files(volume), params),
         title=title, phase=name, axis=ax, connectivity=conn, faces=fnames,
         percolating=percolating, component_volumes=sizes, component_faces=faces,
         component_class=cls, class_slice=class_slice, slice_axes=(ax, col, cut),

@@ -32,7 +32,15 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
-from .volume import AXIS_NAMES, Volume, check_labels, resolve_phase, voxel_size_3
+from .volume import (
+    AXIS_NAMES,
+    Volume,
+    check_labels,
+    phase_display_name,
+    resolve_phase,
+    source_files,
+    voxel_size_3,
+)
 
 __all__ = [
     "REVResult",
@@ -199,26 +207,6 @@ def _count_block(blk: np.ndarray) -> dict[int, int]:
     return {int(k): int(c) for k, c in zip(vals, counts, strict=True)}
 
 
-def _files(volume) -> list[str]:
-    if isinstance(volume, Volume) and volume.source and os.path.isfile(volume.source):
-        return [volume.source]
-    return []
-
-
-def phase_name(volume, phase) -> str:
-    """Display name of ``phase``: its name in a Volume's phases, else the label as text."""
-    if isinstance(phase, str):
-        return phase
-    if isinstance(volume, Volume):
-        if phase is None and np.dtype(volume.labels.dtype) != bool:
-            phase = 1  # resolve_phase's default label
-        if phase is not None:
-            for name, lab in volume.phases.items():
-                if int(lab) == int(phase):
-                    return name
-    return "phase" if phase is None else str(int(phase))
-
-
 # --------------------------------------------------------------------------- volume fractions
 
 
@@ -341,7 +329,8 @@ def volume_fractions(volume, *, voxel_size=None, progress: bool = True) -> Volum
     params = {"voxel_size": None if vs is None else vs.tolist(), "shape": shape,
               "chunked": is_dask(labels)}
     return VolumeFractions(
-        values=values, provenance=Provenance.build("volume_fractions", _files(volume), params),
+        values=values,
+        provenance=Provenance.build("volume_fractions", source_files(volume), params),
         title="Volume fractions", labels=labs, names=names, counts=cnt, n_voxels=n,
         shape=shape, voxel_size=None if vs is None else tuple(float(v) for v in vs))
 
@@ -476,7 +465,7 @@ def slice_fractions(volume, phase=None, axis: int | str | None = None, *, voxel_
         for a, c in zip(axes, counts, strict=True):
             sums[a][off[a]:off[a] + c.size] += c
     total = int(sums[axes[0]].sum())
-    name = phase_name(volume, phase)
+    name = phase_display_name(volume, phase)
     if total == 0:
         raise InputError(f"phase {name!r} has no voxel", field="phase",
                          expected="a phase present in the volume")
@@ -498,7 +487,7 @@ def slice_fractions(volume, phase=None, axis: int | str | None = None, *, voxel_
     params = {"phase": name, "axes": list(axes), "voxel_size": vs.tolist(), "shape": shape,
               "chunked": is_dask(mask)}
     return SliceProfile(
-        values=values, provenance=Provenance.build("slice_fractions", _files(volume), params),
+        values=values, provenance=Provenance.build("slice_fractions", source_files(volume), params),
         title=f"{name} fraction per slice", phase=name, axes=axes, positions=positions,
         profiles=profiles, counts=counts, fraction=frac, shape=shape,
         voxel_size=tuple(float(v) for v in vs))
@@ -703,7 +692,7 @@ def representative_volume(
                          f"({(shape * vs).tolist()} m)", field="sizes",
                          expected=f"edges up to {float((shape * vs).min()):.4g} m")
     rng = np.random.default_rng(seed)
-    name = phase_name(volume, phase)
+    name = phase_display_name(volume, phase)
 
     dask_input = is_dask(mask)
     table = None
@@ -770,7 +759,7 @@ def representative_volume(
               "n_samples": int(n_samples), "seed": seed if isinstance(seed, int) else None,
               "tolerance": tolerance, "confidence": confidence, "band": band}
     return REVResult(
-        values=values, provenance=Provenance.build("representative_volume", _files(volume),
+        values=values, provenance=Provenance.build("representative_volume", source_files(volume),
                                                    params),
         title=f"REV of {name} (±{tolerance * 100:g} %)", phase=name, sizes=sizes_arr,
         edge_voxels=edges, samples=samples, mean=mean, sd=sd, low=np.asarray(low),

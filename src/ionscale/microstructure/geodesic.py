@@ -76,7 +76,6 @@ fast marching.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -84,7 +83,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
-from .volume import AXIS_NAMES, Volume, resolve_phase
+from .volume import AXIS_NAMES, resolve_phase, source_files
 
 __all__ = [
     "METRICS",
@@ -476,7 +475,7 @@ def geometric_tortuosity(volume, phase=None, axis: int = 0, *, metric: str = "eu
     params = {"phase": phase if not isinstance(phase, np.generic) else phase.item(),
               "axis": axis, "metric": metric, "inlet": inlet, "voxel_size": vs.tolist()}
     return GeodesicResult(
-        values=values, provenance=Provenance.build("geometric_tortuosity", _files(volume),
+        values=values, provenance=Provenance.build("geometric_tortuosity", source_files(volume),
                                                    params),
         title=f"Geometric tortuosity along {AXIS_NAMES[axis]} ({metric})",
         tau=tau, tau_sd=tau_sd, tau_min=tau_min, tau_max=tau_max, path_length_mean=l_mean,
@@ -1099,7 +1098,3 @@ def _map_cut(dist: np.ndarray, axis: int, end) -> tuple[np.ndarray, tuple[int, i
     return np.ascontiguousarray(img, dtype=np.float32), (cut, index)
 
 
-def _files(volume):
-    if isinstance(volume, Volume) and volume.source and os.path.isfile(volume.source):
-        return [volume.source]
-    return []

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..results import Provenance, Result, Value, json_safe
-from .volume import AXIS_NAMES, Volume, resolve_phase
+from .volume import AXIS_NAMES, phase_display_name, resolve_phase, source_files
 
 #: The parts :func:`microstructure_metrics` can run, in order.
 PARTS = ("fractions", "slices", "rev", "percolation", "tortuosity", "geodesic", "thickness",
@@ -164,12 +164,8 @@ def microstructure_metrics(
         raise InputError(f"unknown parts {sorted(unknown)}", field="parts",
                          expected=f"some of {PARTS}")
     mask, vs = resolve_phase(volume, phase, voxel_size)
-    if isinstance(volume, Volume):
-        phase_name = str(phase) if phase is not None else "1"
-        files = [volume.source] if volume.source else []
-    else:
-        phase_name = "phase" if phase is None else str(phase)
-        files = []
+    phase_name = phase_display_name(volume, phase)
+    files = source_files(volume)
     common = {"voxel_size": vs}
     results: dict[str, Result] = {}
     values: dict[str, Value] = {}

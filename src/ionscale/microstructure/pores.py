@@ -47,7 +47,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
-from .volume import Volume, resolve_phase
+from .volume import Volume, phase_display_name, resolve_phase, source_files
 
 __all__ = [
     "PoreSizeResult",
@@ -702,12 +702,8 @@ def pore_size_distribution(
         "mean_sphericity": Value("mean_sphericity", _nanmean(sph[included]), math.nan, "",
                                  "mean sphericity"),
     }
-    if isinstance(volume, Volume):
-        phase_name = str(phase) if phase is not None else "1"
-        files = [volume.source] if volume.source else []
-    else:
-        phase_name = "phase" if phase is None else str(phase)
-        files = []
+    phase_name = phase_display_name(volume, phase)
+    files = source_files(volume)
     params = {"phase": phase_name, "connectivity": conn, "split": split,
               "exclude_border": bool(exclude_border), "size": size, "surface": surface,
               "min_shape_voxels": min_shape_voxels, "voxel_size": vs.tolist(),

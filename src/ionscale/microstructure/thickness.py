@@ -87,7 +87,7 @@ from numba import prange
 
 from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
-from .volume import Volume, resolve_phase
+from .volume import Volume, phase_display_name, resolve_phase, source_files
 
 __all__ = [
     "METHODS",
@@ -971,12 +971,8 @@ def thickness_statistics(
         "median": Value("median", stats["median"], math.nan, "m", f"median {measure}"),
         "max": Value("max", stats["max"], math.nan, "m", f"max {measure}"),
     }
-    if isinstance(volume, Volume):
-        phase_name = str(phase) if phase is not None else "1"
-        files = [volume.source] if volume.source else []
-    else:
-        phase_name = "phase" if phase is None else str(phase)
-        files = []
+    phase_name = phase_display_name(volume, phase)
+    files = source_files(volume)
     params = {"phase": phase_name, "method": method, "measure": measure,
               "voxel_size": vs.tolist(), "tolerance": tolerance if method == "fast" else None,
               "bins": bins if method == "binned" else None, "depth": depth}

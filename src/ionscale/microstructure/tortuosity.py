@@ -48,7 +48,6 @@ for the exact solution).
 from __future__ import annotations
 
 import math
-import os
 import time
 import types
 import warnings
@@ -62,7 +61,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import FitWarning, InputError
 from ..results import Provenance, Result, Value, new_axes
-from .volume import AXIS_NAMES, Volume, resolve_phase
+from .volume import AXIS_NAMES, resolve_phase, source_files
 
 SOLVERS = ("auto", "cg-mg", "cg-amg", "cg-jacobi", "direct")
 
@@ -285,7 +284,7 @@ def tortuosity_factor(
     shape = tuple(int(n) for n in mask.shape)
     params = {"phase": source_phase, "axis": axis, "voxel_size": vs.tolist(),
               "solver": solver, "rtol": rtol}
-    files = _files(volume)
+    files = source_files(volume)
     name = AXIS_NAMES[axis]
     title = f"Tortuosity factor along {name}"
 
@@ -357,13 +356,6 @@ def tortuosity_factor(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _files(volume):
-    if isinstance(volume, Volume) and volume.source:
-        if os.path.isfile(volume.source):
-            return [volume.source]
-    return []
 
 
 def _values(tau, d_eff, porosity, perc_frac, a_over_l, d_mean, dmap) -> dict[str, Value]:

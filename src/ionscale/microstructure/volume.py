@@ -10,6 +10,7 @@ means cubic voxels); axis 0 is z.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,3 +248,25 @@ def resolve_phase(volume, phase=None, voxel_size=None, *, allow_empty: bool = Fa
             raise InputError(f"phase {phase!r} has no voxel", file=source, field="phase",
                              expected="a phase present in the volume")
     return mask, vs
+
+
+def source_files(volume) -> list[str]:
+    """The file a :class:`Volume` was read from, for provenance (hashed); empty for arrays and
+    for volumes read from a folder of slices or a zarr store."""
+    if isinstance(volume, Volume) and volume.source and os.path.isfile(volume.source):
+        return [volume.source]
+    return []
+
+
+def phase_display_name(volume, phase) -> str:
+    """Display name of ``phase``: its name in a Volume's phases, else the label as text."""
+    if isinstance(phase, str):
+        return phase
+    if isinstance(volume, Volume):
+        if phase is None and np.dtype(volume.labels.dtype) != bool:
+            phase = 1  # resolve_phase's default label
+        if phase is not None:
+            for name, lab in volume.phases.items():
+                if int(lab) == int(phase):
+                    return name
+    return "phase" if phase is None else str(int(phase))
