@@ -29,6 +29,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .errors import FitError, FitWarning, InputError
+from .results import Diagnostic
 
 Bounds = Mapping[str, tuple[float, float]]
 
@@ -67,6 +68,10 @@ class FitResult:
         Model evaluations.
     samples : ndarray or None
         Monte-Carlo parameter samples, shape ``(n_samples, n_params)``.
+    diagnostics : tuple of Diagnostic
+        What a user must know about the fit: not converged, undetermined parameters (rank-
+        deficient covariance), parameters at a bound, an improbable χ² with known σ. A
+        :class:`~ionscale.results.Result` built on this fit inherits them.
     """
 
     names: tuple[str, ...]
@@ -86,6 +91,7 @@ class FitResult:
     message: str = ""
     nfev: int = 0
     samples: np.ndarray | None = field(default=None, repr=False)
+    diagnostics: tuple[Diagnostic, ...] = ()
 
     @property
     def reduced_chi2(self) -> float:
@@ -290,22 +296,16 @@ def fit_residuals(
     cov[bad, :] = np.inf
     cov[:, bad] = np.inf
     errors = np.sqrt(np.clip(np.diag(cov), 0, None))
-    if rank < k:
-        warnings.warn(f"Jacobian has rank {rank} < {k} free parameters: some parameters are "
-                      "not determined by the data (errors set to inf)", FitWarning, stacklevel=2)
-    at_bound = [names[i] for i in idx if (np.isfinite(lower[i]) and
-                                          np.isclose(p_best[i], lower[i], rtol=1e-9, atol=0))
-                or (np.isfinite(upper[i]) and np.isclose(p_best[i], upper[i], rtol=1e-9, atol=0))]
-    if at_bound:
-        warnings.warn(f"parameter(s) {at_bound} ended at a bound; their errors are not "
-                      "meaningful", FitWarning, stacklevel=2)
-    if not sol.success:
-        warnings.warn(f"fit did not converge: {sol.message}", FitWarning, stacklevel=2)
-    if absolute_sigma and dof > 0 and _chi2_tail(chi2, dof) < 1e-6:
-        warnings.warn(f"reduced χ² = {chi2 / dof:.3g} with {dof} degrees of freedom: the model "
-                      "does not describe the data within their errors (check fixed parameters "
-                      "and the noise model); the standard errors are too small",
-                      FitWarning, stacklevel=2)
+    diagnostics = _fit_diagnostics(
+        names=[names[i] for i in bad], rank=rank, k=k,
+        at_lower=[names[i] for i in idx if np.isfinite(lower[i]) and
+                  np.isclose(p_best[i], lower[i], rtol=1e-9, atol=0)],
+        at_upper=[names[i] for i in idx if np.isfinite(upper[i]) and
+                  np.isclose(p_best[i], upper[i], rtol=1e-9, atol=0)],
+        success=bool(sol.success), message=str(sol.message), chi2=chi2, dof=dof,
+        absolute_sigma=absolute_sigma)
+    for d in diagnostics:
+        warnings.warn(d.message, FitWarning, stacklevel=2)
     if absolute_sigma:
         aic = chi2 + 2 * k
         bic = chi2 + k * math.log(n)
@@ -317,8 +317,34 @@ def fit_residuals(
         names=names, values=p_best, errors=errors, covariance=cov,
         free=tuple(bool(f) for f in free), residuals=r, chi2=chi2, n_points=n, dof=dof,
         aic=aic, bic=bic, absolute_sigma=absolute_sigma, success=bool(sol.success),
-        message=str(sol.message), nfev=int(sol.nfev),
+        message=str(sol.message), nfev=int(sol.nfev), diagnostics=diagnostics,
     )
+
+
+def _fit_diagnostics(*, names: list[str], rank: int, k: int, at_lower: list[str],
+                     at_upper: list[str], success: bool, message: str, chi2: float, dof: int,
+                     absolute_sigma: bool) -> tuple[Diagnostic, ...]:
+    """The diagnostics of a finished fit, one plain sentence each."""
+    out = []
+    if rank < k:
+        which = f" ({', '.join(names)})" if names else ""
+        out.append(Diagnostic(
+            "undetermined", f"the Jacobian has rank {rank} < {k} free parameters: "
+            f"parameter(s){which} are not determined by the data (errors set to inf)",
+            fields=tuple(names)))
+    for side, group in (("lower", at_lower), ("upper", at_upper)):
+        if group:
+            out.append(Diagnostic(
+                "at-bound", f"parameter(s) {', '.join(group)} ended at the {side} bound; "
+                "their errors are not meaningful", fields=tuple(group)))
+    if not success:
+        out.append(Diagnostic("not-converged", f"the fit did not converge: {message}"))
+    if absolute_sigma and dof > 0 and _chi2_tail(chi2, dof) < 1e-6:
+        out.append(Diagnostic(
+            "chi2-improbable", f"reduced χ² = {chi2 / dof:.3g} with {dof} degrees of freedom: "
+            "the model does not describe the data within their errors (check fixed parameters "
+            "and the noise model); the standard errors are too small"))
+    return tuple(out)
 
 
 def _chi2_tail(chi2: float, dof: int) -> float:
@@ -477,4 +503,5 @@ def fit_curve(
         n_points=result.n_points, dof=result.dof, aic=result.aic, bic=result.bic,
         absolute_sigma=absolute_sigma, error_method="monte-carlo", success=result.success,
         message=result.message, nfev=result.nfev, samples=samples,
+        diagnostics=result.diagnostics,
     )

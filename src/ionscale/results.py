@@ -14,13 +14,104 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from dataclasses import field as _dc_field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .fitting import FitResult
-from .units import format_value, to_field
+from .units import format_value, physical_range, to_field
+
+if TYPE_CHECKING:
+    from .fitting import FitResult
+
+#: How far a result can be trusted: ``ok``, ``warning`` (a number to check before use) or
+#: ``failed`` (a number that must not be used).
+Status = Literal["ok", "warning", "failed"]
+STATUSES: tuple[Status, ...] = ("ok", "warning", "failed")
+
+#: Every diagnostic code, with the severity it has unless a producer says otherwise and what it
+#: means. One table, so that the store, the CLI and the report explain codes the same way.
+DIAGNOSTIC_CODES: dict[str, tuple[Status, str]] = {
+    "not-converged": ("warning", "the optimiser stopped before it converged"),
+    "undetermined": ("warning", "the data do not determine a parameter (infinite error)"),
+    "at-bound": ("warning", "a parameter ended at a bound; its error is not meaningful"),
+    "chi2-improbable": ("warning", "the fit does not describe the data within their errors"),
+    "non-finite": ("failed", "a value is NaN or infinite"),
+    "out-of-range": ("failed", "a value is outside the physically possible range"),
+    "unmeasurable": ("warning", "a value is outside the range the data can measure"),
+    "auto-start": ("warning", "the automatic start was used instead of the user's"),
+    "fixed-choice": ("warning", "a quantity was fixed, not fitted; the result depends on it"),
+    "data-quality": ("warning", "the data do not meet a condition of the method"),
+    "failed": ("failed", "the analysis could not produce a trustworthy number"),
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One thing a user must know about a result, in one plain sentence.
+
+    Parameters
+    ----------
+    code : str
+        A key of :data:`DIAGNOSTIC_CODES` (``"not-converged"``, ``"at-bound"``...).
+    message : str
+        One sentence for a person, naming the quantity concerned.
+    severity : {"warning", "failed"}, optional
+        Defaults to the code's own severity.
+    fields : tuple of str
+        Names of the values or parameters concerned.
+
+    Examples
+    --------
+    >>> str(Diagnostic("at-bound", "R0 ended at its lower bound", fields=("R0",)))
+    'warning [at-bound]: R0 ended at its lower bound'
+    """
+
+    code: str
+    message: str
+    severity: Status | None = None
+    fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.code not in DIAGNOSTIC_CODES:
+            raise ValueError(f"unknown diagnostic code {self.code!r}; known: "
+                             f"{sorted(DIAGNOSTIC_CODES)}")
+        if self.severity is None:
+            object.__setattr__(self, "severity", DIAGNOSTIC_CODES[self.code][0])
+        if self.severity not in STATUSES[1:]:
+            raise ValueError(f"severity {self.severity!r} is not 'warning' or 'failed'")
+        object.__setattr__(self, "fields", tuple(str(f) for f in self.fields))
+
+    def __str__(self) -> str:
+        return f"{self.severity} [{self.code}]: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "fields": list(self.fields)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Diagnostic:
+        code = str(d.get("code", "failed"))
+        if code not in DIAGNOSTIC_CODES:  # a code from a newer ionscale: keep its severity
+            code = "failed" if d.get("severity") == "failed" else "data-quality"
+        return cls(code, str(d.get("message", "")), d.get("severity"),
+                   tuple(d.get("fields", ()) or ()))
+
+
+def worst_status(diagnostics: Iterable[Diagnostic]) -> Status:
+    """``failed`` if any diagnostic is, else ``warning`` if there are any, else ``ok``."""
+    worst = 0
+    for d in diagnostics:
+        worst = max(worst, STATUSES.index(d.severity))
+    return STATUSES[worst]
+
+
+def _unique(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    seen: dict[tuple[str, str], Diagnostic] = {}
+    for d in diagnostics:
+        seen.setdefault((d.code, d.message), d)
+    return tuple(seen.values())
 
 
 def _version() -> str:
@@ -45,11 +136,16 @@ class Value:
         SI unit string, a key of :data:`ionscale.units.FIELD_UNITS`.
     symbol : str, optional
         How the value is written (``"D*"``); defaults to ``name``.
+    valid : tuple of float, optional
+        Closed range ``(low, high)`` (SI) outside which the value is physically impossible;
+        defaults to the range of its unit (:func:`ionscale.units.physical_range`).
 
     Examples
     --------
     >>> str(Value("D", 3.04e-13, 2.1e-14, "m^2/s", "D*"))
     'D* = (3.0 ± 0.2)e-9 cm² s⁻¹'
+    >>> [d.code for d in Value("D", 5e20, 1.0, "m^2/s", "D*").check()]
+    ['out-of-range']
     """
 
     name: str
@@ -57,6 +153,31 @@ class Value:
     error: float = math.nan
     unit: str = ""
     symbol: str | None = None
+    valid: tuple[float, float] | None = _dc_field(default=None, compare=False, repr=False)
+
+    def check(self) -> tuple[Diagnostic, ...]:
+        """What is wrong with this value: non-finite, outside its physical range, or an
+        infinite error (undetermined). An error of NaN means "not known" and is not flagged."""
+        v = np.asarray(self.value, dtype=float)
+        e = np.asarray(self.error, dtype=float)
+        if not np.all(np.isfinite(v)):
+            return (Diagnostic("non-finite", f"{self.label} is not a finite number",
+                               fields=(self.name,)),)
+        out = []
+        low, high = self.valid if self.valid is not None else physical_range(self.unit)
+        if np.any(v < low) or np.any(v > high):
+            vf, _, label = self.field()
+            lf, _ = to_field(low, self.unit)
+            hf, _ = to_field(high, self.unit)
+            shown = np.array2string(np.asarray(vf), precision=3) if v.ndim else f"{vf:.3g}"
+            out.append(Diagnostic(
+                "out-of-range", f"{self.label} = {shown} {label} is outside the physically "
+                f"possible range [{lf:.3g}, {hf:.3g}] {label}".replace("  ", " "),
+                fields=(self.name,)))
+        if np.any(np.isinf(e)):
+            out.append(Diagnostic("undetermined", f"{self.label} is not determined by the data "
+                                  "(its error is infinite)", fields=(self.name,)))
+        return tuple(out)
 
     @property
     def label(self) -> str:
@@ -184,6 +305,26 @@ class Result:
     provenance: Provenance
     fit: FitResult | None = None
     title: str = ""
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def __post_init__(self) -> None:
+        found = list(self.diagnostics)
+        if self.fit is not None:
+            found += list(getattr(self.fit, "diagnostics", ()))
+        for v in self.values.values():
+            found += list(v.check())
+        object.__setattr__(self, "diagnostics", _unique(found))
+
+    @property
+    def status(self) -> Status:
+        """``ok``, ``warning`` or ``failed``: the worst of :attr:`diagnostics`."""
+        return worst_status(self.diagnostics)
+
+    def with_diagnostics(self, *diagnostics: Diagnostic) -> Result:
+        """A copy of this result with ``diagnostics`` added (results are frozen)."""
+        import dataclasses
+
+        return dataclasses.replace(self, diagnostics=(*self.diagnostics, *diagnostics))
 
     def __getitem__(self, name: str) -> Value:
         try:
@@ -198,6 +339,8 @@ class Result:
     def summary(self) -> str:
         """A readable multi-line report: the values ± errors, fit quality and inputs."""
         lines = [self.title or self.method]
+        if self.status != "ok":
+            lines[0] += f"  [{self.status.upper()}]"
         lines += [f"  {v}" for v in self.values.values()]
         if self.fit is not None:
             q = self.fit.quality()
@@ -207,6 +350,7 @@ class Result:
                 f"errors: {self.fit.error_method}")
         for f in self.provenance.inputs:
             lines.append(f"  input: {f.path} (sha256 {f.sha256[:12]}…)")
+        lines += [f"  {d}" for d in self.diagnostics]
         lines.append(f"  ionscale {self.provenance.version}")
         return "\n".join(lines)
 
@@ -225,6 +369,8 @@ class Result:
             "type": type(self).__name__,
             "method": self.method,
             "title": self.title,
+            "status": self.status,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "values": {k: v.to_dict() for k, v in self.values.items()},
             "fit": None,
             "provenance": self.provenance.to_dict(),

@@ -58,6 +58,37 @@ FIELD_UNITS: dict[str, tuple[str, float]] = {
     "m^2": ("cm²", 1e4),
 }
 
+#: SI unit -> closed range (SI) outside which a quantity of that unit cannot be physical in a
+#: solid electrolyte; a value outside it is flagged ``out-of-range`` (failed). Generous on
+#: purpose: the ranges catch optimiser runaways (D = 5e24 cm² s⁻¹, R = 1e156 Ω), not surprises.
+#: A value may declare a narrower range itself (``Value.valid``).
+PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
+    "m^2/s": (0.0, 1e-4),          # diffusivity: at most 1 cm² s⁻¹ (gases are ~0.1)
+    "m/s": (0.0, 1e2),             # surface-exchange coefficient
+    "S/m": (0.0, 1e4),             # at most 100 S cm⁻¹
+    "S*K/m": (0.0, 1e7),
+    "ohm": (0.0, 1e15),
+    "ohm*m^2": (0.0, 1e6),
+    "F": (0.0, 10.0),
+    "K": (1e-3, 1e4),
+    "J": (-10 * EV, 10 * EV),      # activation and site energies within ±10 eV
+    "kg/m^3": (0.0, 3e4),
+}
+
+
+def physical_range(si_unit: str) -> tuple[float, float]:
+    """The closed physical range (SI) of quantities in ``si_unit`` (±inf when none declared).
+
+    Examples
+    --------
+    >>> physical_range("m^2/s")
+    (0.0, 0.0001)
+    >>> physical_range("s")
+    (-inf, inf)
+    """
+    return PHYSICAL_RANGES.get(si_unit, (-math.inf, math.inf))
+
+
 #: Field unit labels accepted by :func:`from_field` and the CLI, with their SI unit string.
 _PINT_SPELLING = {"m^2/s": "m**2/s", "1/m^3": "1/m**3", "m^2": "m**2", "kg/m^3": "kg/m**3",
                   "S*K/m": "S*K/m", "J": "J", "ohm": "ohm"}
