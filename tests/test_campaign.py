@@ -303,7 +303,7 @@ def test_bad_no_samples(tmp_path, lines):
 
 
 def test_bad_sample_without_name(tmp_path, lines):
-    check_bad(tmp_path, lines, 'name = "tables"', 'title = "tables"', "samples[1].name")
+    check_bad(tmp_path, lines, 'name = "tables"', '# name = "tables"', "samples[1].name")
 
 
 def test_bad_toml(tmp_path, lines):

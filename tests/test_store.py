@@ -457,8 +457,8 @@ def test_cli_list_show_export(tmp_path, capsys):
     assert _cli("db", "list", path) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split() == ["id", "sample", "method", "label", "name", "value", "±", "error",
-                                "T"]
+    assert lines[0].split() == ["id", "sample", "method", "label", "status", "name", "value", "±",
+                                "error", "T"]
     assert len(lines) == 2 + 4
     row_a = [ln for ln in lines if " α " in ln][0]
     assert format_value(*result["a"].field()) in row_a  # in µm, the field unit of m

@@ -40,6 +40,7 @@ them, so an error names the campaign file and the exact key.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import json
@@ -53,20 +54,7 @@ from typing import Any
 
 from .errors import InputError, IonscaleError
 from .results import InputFile, Result, json_safe
-from .units import parse_quantity
-
-#: Condition keys understood everywhere, with the SI unit they are converted to.
-CONDITION_UNITS: dict[str, str] = {
-    "temperature": "K",
-    "time": "s",
-    "pixel_size": "m",
-    "thickness": "m",
-    "diameter": "m",
-    "area": "m^2",
-    "grain_size": "m",
-    "gb_width": "m",
-    "density": "kg/m^3",
-}
+from .units import CONDITION_UNITS, parse_quantity
 
 _REQUIRED = object()
 
@@ -237,30 +225,103 @@ class Campaign:
     samples: tuple[Sample, ...]
     measurements: Mapping[str, tuple[Measurement, ...]]
     analyses: Mapping[str, tuple[AnalysisEntry, ...]]
+    inputs: frozenset[Path] = frozenset()
 
     @property
     def directory(self) -> Path:
         return self.path.parent
 
 
-def _parse_conditions(raw: Mapping[str, Any], file: str, where: str) -> dict[str, Any]:
+#: The keys each table of a campaign file may have; anything else is a typo to report.
+ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("campaign", "samples"),
+    "campaign": ("name", "description", "database", "report"),
+    "sample": ("name", "description", "properties", "measurements", "analyses"),
+    "measurement": ("name", "technique", "files", "conditions", "description"),
+    "analysis": ("method", "label", "measurements", "parameters"),
+}
+
+
+def _nearest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _check_keys(table: Mapping[str, Any], kind: str, file: str, where: str) -> None:
+    """Refuse unknown keys (``parameter`` for ``parameters``), naming the nearest valid one."""
+    allowed = ALLOWED_KEYS[kind]
+    for key in table:
+        if key not in allowed:
+            field_name = f"{where}.{key}" if where else key
+            raise InputError(f"unknown key '{key}' {_nearest(key, allowed)}".strip(), file=file,
+                             field=field_name, expected=f"keys among {list(allowed)}")
+
+
+def _table(value: Any, file: str, where: str, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InputError(f"is {type(value).__name__} {value!r}", file=file, field=where,
+                         expected=f"a table ({what})")
+    return value
+
+
+def _string_list(value: Any, file: str, where: str, what: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"is {type(value).__name__} {value!r}", file=file, field=where,
+                         expected=f"a list of {what} (strings)")
+    return value
+
+
+def _parse_conditions(raw: Any, file: str, where: str) -> dict[str, Any]:
+    raw = _table(raw, file, where, "key = value pairs")
     out: dict[str, Any] = {}
     for key, value in raw.items():
+        field_name = f"{where}.{key}"
         if key in CONDITION_UNITS:
-            out[key] = parse_quantity(value, CONDITION_UNITS[key], field=f"{where}.{key}",
-                                      file=file)
+            unit = CONDITION_UNITS[key]
+            bare = (isinstance(value, int | float) and not isinstance(value, bool)) or (
+                isinstance(value, str) and _is_bare_number(value))
+            if bare:
+                example = {"K": "'600 degC' or '873.15 K'"}.get(unit, f"'1.0 {unit}'")
+                raise InputError(f"{value!r} has no unit", file=file, field=field_name,
+                                 expected=f"a quantity with its unit, e.g. {example}")
+            out[key] = parse_quantity(value, unit, field=field_name, file=file)
+            if not math.isfinite(out[key]):
+                raise InputError(f"{value!r} is not a finite number", file=file,
+                                 field=field_name, expected="a finite quantity")
+            if key != "temperature" and out[key] < 0:
+                raise InputError(f"{value!r} is negative", file=file, field=field_name,
+                                 expected=f"a quantity >= 0 {unit}")
+            if key == "temperature" and out[key] <= 0:
+                raise InputError(f"{value!r} is not above absolute zero", file=file,
+                                 field=field_name, expected="a temperature > 0 K")
         else:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"{value!r} is not a finite number", file=file,
+                                 field=field_name, expected="a finite value")
             out[key] = value
     return out
 
 
-def _parse_parameters(spec: AnalysisSpec, raw: Mapping[str, Any], file: str,
+def _is_bare_number(text: str) -> bool:
+    try:
+        float(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_parameters(spec: AnalysisSpec, raw: Any, file: str,
                       where: str) -> dict[str, Any]:
-    unknown = set(raw) - set(spec.parameters)
-    if unknown:
-        raise InputError(f"unknown parameter(s) {sorted(unknown)} for {spec.name}", file=file,
-                         field=f"{where}.parameters",
-                         expected=f"names among {sorted(spec.parameters)}")
+    raw = _table(raw, file, f"{where}.parameters", f"the parameters of {spec.name}")
+    for name in raw:
+        if name not in spec.parameters:
+            raise InputError(f"unknown parameter '{name}' for {spec.name} "
+                             f"{_nearest(name, spec.parameters)}".strip(), file=file,
+                             field=f"{where}.parameters.{name}",
+                             expected=f"names among {sorted(spec.parameters)} "
+                             f"(`ionscale methods {spec.name}` lists them)")
     out: dict[str, Any] = {}
     for name, param in spec.parameters.items():
         key = f"{where}.parameters.{name}"
@@ -309,42 +370,74 @@ def load_campaign(path: str | os.PathLike) -> Campaign:
     """
     path = Path(path).resolve()
     file = str(path)
+    if path.is_dir():
+        raise InputError("is a folder", file=file, expected="a campaign TOML file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw_bytes = path.read_bytes()
     except FileNotFoundError:
         raise InputError("campaign file not found", file=file) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the campaign file ({exc.strerror})", file=file) from None
+    try:
+        data = tomllib.loads(_decode_campaign(raw_bytes, file))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=file) from None
-    head = data.get("campaign", {})
+    _check_keys(data, "", file, "")
+    head = _table(data.get("campaign", {}), file, "campaign", "[campaign]")
+    _check_keys(head, "campaign", file, "campaign")
     base = path.parent
-    name = str(head.get("name", path.stem))
-    database = base / head.get("database", "results.sqlite")
-    report = base / head.get("report", "report.html")
+    name = _optional(head, "name", str, path.stem, file, "campaign")
+    database = (base / _optional(head, "database", str, "results.sqlite", file,
+                                 "campaign")).resolve()
+    report = (base / _optional(head, "report", str, "report.html", file, "campaign")).resolve()
     specs = registry()
+    techniques = sorted({t for spec in specs.values() for t in spec.techniques})
     samples, measurements, analyses = [], {}, {}
     raw_samples = data.get("samples", [])
     if not isinstance(raw_samples, list) or not raw_samples:
         raise InputError("no samples", file=file, field="samples",
                          expected="at least one [[samples]] table")
+    inputs: set[Path] = set()
     for i, raw in enumerate(raw_samples):
         where = f"samples[{i}]"
+        raw = _table(raw, file, where, "a [[samples]] table")
+        _check_keys(raw, "sample", file, where)
         sname = _require(raw, "name", str, file, where)
+        if not sname.strip():
+            raise InputError("sample name is empty", file=file, field=f"{where}.name",
+                             expected="a non-empty name")
+        if sname in measurements:
+            raise InputError(f"sample name {sname!r} is used twice", file=file,
+                             field=f"{where}.name", expected="a unique name per sample "
+                             "(put all analyses of one sample under one [[samples]])")
         props = _parse_conditions(raw.get("properties", {}), file, f"{where}.properties")
-        samples.append(Sample(sname, str(raw.get("description", "")), props))
+        samples.append(Sample(sname, _optional(raw, "description", str, "", file, where),
+                              props))
         meas = []
-        for j, m in enumerate(raw.get("measurements", [])):
+        raw_meas = raw.get("measurements", [])
+        if not isinstance(raw_meas, list):
+            raise InputError(f"is {type(raw_meas).__name__}", file=file,
+                             field=f"{where}.measurements",
+                             expected="[[samples.measurements]] tables")
+        for j, m in enumerate(raw_meas):
             mw = f"{where}.measurements[{j}]"
-            files = m.get("files", [])
-            if isinstance(files, str):
-                files = [files]
+            m = _table(m, file, mw, "a [[samples.measurements]] table")
+            _check_keys(m, "measurement", file, mw)
+            files = _string_list(m.get("files", []), file, f"{mw}.files", "file paths")
             paths = tuple((base / f).resolve() for f in files)
             for k, p in enumerate(paths):
                 if not p.is_file():
                     raise InputError("file not found", file=file, field=f"{mw}.files[{k}]",
                                      expected=f"an existing file ({p})")
+            inputs.update(paths)
+            technique = _require(m, "technique", str, file, mw)
+            if techniques and technique not in techniques:
+                raise InputError(f"unknown technique {technique!r} "
+                                 f"{_nearest(technique, techniques)}".strip(), file=file,
+                                 field=f"{mw}.technique", expected=f"one of {techniques}")
             meas.append(Measurement(
                 name=_require(m, "name", str, file, mw),
-                technique=_require(m, "technique", str, file, mw),
+                technique=technique,
                 files=paths,
                 conditions=_parse_conditions(m.get("conditions", {}), file,
                                              f"{mw}.conditions"),
@@ -353,28 +446,102 @@ def load_campaign(path: str | os.PathLike) -> Campaign:
         if len(set(names)) != len(names):
             raise InputError("measurement names repeat", file=file, field=f"{where}.measurements",
                              expected="unique names within a sample")
+        by_name = {m.name: m for m in meas}
         measurements[sname] = tuple(meas)
         entries = []
-        for j, a in enumerate(raw.get("analyses", [])):
+        identities: dict[tuple[str, str], str] = {}
+        raw_analyses = raw.get("analyses", [])
+        if not isinstance(raw_analyses, list):
+            raise InputError(f"is {type(raw_analyses).__name__}", file=file,
+                             field=f"{where}.analyses", expected="[[samples.analyses]] tables")
+        for j, a in enumerate(raw_analyses):
             aw = f"{where}.analyses[{j}]"
+            a = _table(a, file, aw, "a [[samples.analyses]] table")
+            _check_keys(a, "analysis", file, aw)
             method = _require(a, "method", str, file, aw)
             if method not in specs:
-                raise InputError(f"unknown analysis method {method!r}", file=file,
+                raise InputError(f"unknown analysis method {method!r} "
+                                 f"{_nearest(method, specs)}".strip(), file=file,
                                  field=f"{aw}.method", expected=f"one of {sorted(specs)}")
-            uses = a.get("measurements", [])
-            if isinstance(uses, str):
-                uses = [uses]
+            spec = specs[method]
+            uses = _string_list(a.get("measurements", []), file, f"{aw}.measurements",
+                                "measurement names")
             for u in uses:
                 if u not in names:
                     raise InputError(f"no measurement named {u!r} in sample {sname!r}",
                                      file=file, field=f"{aw}.measurements",
                                      expected=f"names among {names}")
-            params = _parse_parameters(specs[method], a.get("parameters", {}), file, aw)
-            entries.append(AnalysisEntry(method, str(a.get("label", method)), tuple(uses),
-                                         params, aw))
+                if spec.techniques and by_name[u].technique not in spec.techniques:
+                    raise InputError(
+                        f"{method} cannot analyse measurement {u!r} of technique "
+                        f"{by_name[u].technique!r}", file=file, field=f"{aw}.measurements",
+                        expected=f"measurements of technique {list(spec.techniques)}")
+            params = _parse_parameters(spec, a.get("parameters", {}), file, aw)
+            label = a.get("label")
+            if label is not None and (not isinstance(label, str) or not label.strip()):
+                raise InputError(f"label {label!r}", file=file, field=f"{aw}.label",
+                                 expected="a non-empty string")
+            # without a label an analysis is known by its method and measurements, so that
+            # fits of four temperatures never replace each other in the store
+            label = label or default_label(method, uses)
+            identity = (method, label)
+            if identity in identities:
+                raise InputError(
+                    f"{method} analysis {label!r} is also defined at {identities[identity]}: "
+                    "the second would replace the first in the store", file=file,
+                    field=f"{aw}.label", expected="a label that tells the two apart")
+            identities[identity] = aw
+            entries.append(AnalysisEntry(method, label, tuple(uses), params, aw))
         analyses[sname] = tuple(entries)
     return Campaign(path=path, name=name, database=database, report=report,
-                    samples=tuple(samples), measurements=measurements, analyses=analyses)
+                    samples=tuple(samples), measurements=measurements, analyses=analyses,
+                    inputs=frozenset(inputs))
+
+
+def default_label(method: str, measurements: Iterable[str]) -> str:
+    """The label of an analysis the campaign does not label: its method and measurements.
+
+    Examples
+    --------
+    >>> default_label("eis.fit", ["140C"])
+    'eis.fit [140C]'
+    >>> default_label("transport.arrhenius", [])
+    'transport.arrhenius'
+    """
+    used = list(measurements)
+    return f"{method} [{', '.join(used)}]" if used else method
+
+
+def _decode_campaign(raw: bytes, file: str) -> str:
+    """Campaign text from UTF-8 (with or without BOM) or UTF-16/32 with a BOM."""
+    import codecs
+
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not valid {encoding} text ({exc.reason} at byte "
+                                 f"{exc.start})", file=file) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r};"
+                         " Latin-1 or another legacy encoding?)", file=file,
+                         expected="a campaign file saved as UTF-8") from None
+
+
+def _optional(table: Mapping[str, Any], key: str, kind: type, default: Any, file: str,
+              where: str) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        raise InputError(f"'{key}' is {type(value).__name__} {value!r}", file=file,
+                         field=f"{where}.{key}", expected=f"a non-empty {kind.__name__}")
+    return value
 
 
 def _with_hashes(m: Measurement) -> Measurement:
@@ -412,11 +579,14 @@ class RunSummary:
     failed: tuple[tuple[str, str], ...]
     database: Path
     report: Path | None
+    warnings: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         lines = [f"ran {len(self.ran)}, skipped {len(self.skipped)} unchanged, "
-                 f"failed {len(self.failed)}", f"database: {self.database}"]
+                 f"failed {len(self.failed)}, warnings {len(self.warnings)}",
+                 f"database: {self.database}"]
         lines += [f"FAILED {label}: {why}" for label, why in self.failed]
+        lines += [f"WARNING {label}: {why}" for label, why in self.warnings]
         if self.report is not None:
             lines.append(f"report: {self.report}")
         return "\n".join(lines)
@@ -468,8 +638,9 @@ def run_campaign(
     from .store import Store
 
     campaign = load_campaign(path)
+    check_output_path(campaign.report, campaign, what="report")
     specs = registry()
-    ran, skipped, failed = [], [], []
+    ran, skipped, failed, flagged = [], [], [], []
     total = sum(len(v) for v in campaign.analyses.values())
     bar = None
     if progress:
@@ -496,8 +667,11 @@ def run_campaign(
                 label = f"{sample.name}: {entry.label}"
                 if bar is not None:
                     bar.set_postfix_str(entry.label[:30])
-                if not force and store.find_analysis(key, sample=sample.name) is not None:
+                cached = None if force else store.find_analysis(key, sample=sample.name)
+                if cached is not None:
                     skipped.append(label)
+                    _file_status(label, cached["status"], cached.get("diagnostics") or [],
+                                 failed, flagged)
                     if bar is not None:
                         bar.update()
                     continue
@@ -516,6 +690,8 @@ def run_campaign(
                                         label=entry.label, conditions=json_safe(conditions),
                                         figures={"main": png} if png else None)
                     ran.append(label)
+                    _file_status(label, result.status,
+                                 [d.to_dict() for d in result.diagnostics], failed, flagged)
                 except IonscaleError as exc:
                     failed.append((label, str(exc)))
                 except Exception as exc:  # a bug in one analysis must not stop the campaign
@@ -529,17 +705,29 @@ def run_campaign(
         from .report import write_report
 
         report_path = write_report(campaign.database, campaign.report, title=campaign.name)
-    return RunSummary(tuple(ran), tuple(skipped), tuple(failed), campaign.database, report_path)
+    return RunSummary(tuple(ran), tuple(skipped), tuple(failed), campaign.database, report_path,
+                      tuple(flagged))
 
 
-def results_by_temperature(store, sample: str, method: str, name: str,
-                           label: str | None = None) -> list[dict]:
-    """Stored results ``name`` of ``method`` for ``sample`` that know their temperature.
+def _file_status(label: str, status: str, diagnostics: list[dict], failed: list,
+                 flagged: list) -> None:
+    """Count a stored result whose status is not ``ok`` (its numbers stay in the store)."""
+    if status == "ok":
+        return
+    why = "; ".join(str(d.get("message", "")) for d in diagnostics if
+                    d.get("severity") == status) or status
+    (failed if status == "failed" else flagged).append((label, f"result {status}: {why}"))
 
-    Used by cross-measurement analyses (Arrhenius, Haven) to gather values and errors.
+
+def check_output_path(out: Path, campaign: Campaign, *, what: str = "report") -> Path:
+    """Refuse to write the campaign's ``out`` over its database, campaign file or inputs.
+
+    See :func:`ionscale.io.atomic.check_output_path`; the error names the campaign file and
+    ``campaign.<what>``.
     """
-    rows = store.results(sample=sample, method=method, name=name)
-    if label is not None:
-        rows = [r for r in rows if r.get("label") == label]
-    return [r for r in rows if r.get("temperature_K") is not None
-            and math.isfinite(r["temperature_K"])]
+    from .io.atomic import check_output_path as check
+
+    protected: dict[Path, str] = {campaign.database: "the results database",
+                                  campaign.path: "the campaign file"}
+    protected.update({Path(p): "a measurement file" for p in campaign.inputs})
+    return check(out, protected, file=str(campaign.path), field=f"campaign.{what}")

@@ -5,71 +5,29 @@ campaign.toml`` for a whole campaign, ``ionscale demo`` for the bundled example,
 to query the results database and ``ionscale report`` to (re)write a report from it.
 
 Every command exits 0 on success, 2 on bad input (the message names the file and field) and
-1 on a failed fit.
+1 on a failed fit or a result whose status is ``failed`` (it is printed all the same, with its
+diagnostics). Warnings print as one line each on stderr. No traceback reaches the user: an
+unexpected error prints one line (``IONSCALE_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .cli_support import (  # noqa: F401  (re-exported for technique CLIs and scripts)
+    add_output_options,
+    one_line_warnings,
+    parse_pairs,
+    print_result,
+    reset_statuses,
+    worst_printed_status,
+)
 from .errors import FitError, InputError, IonscaleError
-
-
-def print_result(result, as_json: bool, plot: str | None = None) -> None:
-    """Write a result to stdout as its summary or as JSON, and optionally save its figure."""
-    if as_json:
-        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(result.summary())
-    if plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ax = result.plot()
-        ax.figure.savefig(plot, dpi=150)
-        plt.close(ax.figure)
-        if not as_json:
-            print(f"figure: {plot}")
-
-
-def parse_pairs(text: str | None, option: str, convert, example: str, value_kind: str
-                ) -> dict | None:
-    """``"a=1,b=2"`` from a command-line option as ``{"a": convert("1"), ...}`` (None if empty).
-
-    Raises
-    ------
-    InputError
-        An item without ``name=``, or a value ``convert`` rejects (ValueError); the message
-        names ``option`` and shows ``example``.
-    """
-    if not text:
-        return None
-    out = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"cannot read {item!r}", field=option,
-                             expected=f"name=value pairs, e.g. {example}")
-        try:
-            out[name.strip()] = convert(value.strip())
-        except ValueError:
-            raise InputError(f"value {value!r} of {name.strip()}", field=option,
-                             expected=value_kind) from None
-    return out
-
-
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """``--json`` and ``--plot`` options shared by every analysis command."""
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--plot", metavar="PNG", help="save the result's figure to this file")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -113,7 +71,7 @@ def _methods(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    out = write_report(args.database, args.out, title=args.title)
+    out = write_report(args.database, args.out, title=args.title, force=args.force)
     print(f"report: {out}")
     return 0
 
@@ -146,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("database", help="results database (SQLite)")
     p.add_argument("--out", default="report.html", help="HTML file (default: %(default)s)")
     p.add_argument("--title", default="ionscale report")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT even if it is not an earlier ionscale report")
     p.set_defaults(func=_report)
 
     from . import store_cli
@@ -166,13 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ionscale`` console command."""
-    import os
-
     os.environ.setdefault("MPLBACKEND", "Agg")  # the command writes figures, never opens windows
     parser = build_parser()
     args = parser.parse_args(argv)
+    reset_statuses()
+    one_line_warnings()
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        # a command that printed a failed result has failed, however it returned
+        return max(code, 1 if worst_printed_status() == "failed" else 0)
     except InputError as exc:
         print(f"ionscale: error: {exc}", file=sys.stderr)
         return 2
@@ -185,6 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("ionscale: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("IONSCALE_DEBUG"):
+            raise
+        print(f"ionscale: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+              "ionscale; rerun with IONSCALE_DEBUG=1 for the traceback and report it)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ plain SQLite file that any SQLite client can read; the tables are
 ``measurement_files``  the files of a measurement with their SHA-256.
 ``analyses``           one analysis of a sample: ``method``, ``label``, ``title``,
                        ``parameters`` (JSON), ionscale ``version``, ``cache_key``, ``created``,
-                       ``saved``, ``status``, ``superseded``, ``temperature_K`` and ``result``
-                       (the full :meth:`Result.to_dict` as JSON).
+                       ``saved``, ``status`` (``ok``, ``warning`` or ``failed``: how far the
+                       result can be trusted), ``diagnostics`` (JSON list: code, severity,
+                       message, fields), ``superseded``, ``temperature_K`` and ``result``
+                       (the full :meth:`Result.to_dict` as JSON). Schema 1 files are migrated
+                       on opening: the column is added and old values are checked.
 ``analysis_inputs``    which measurements an analysis used.
 ``results``            one row per value of an analysis: ``name``, ``symbol``, ``value``,
                        ``error``, ``unit`` (SI), the same in the field unit (``field_value``,
@@ -69,20 +72,49 @@ from .io.atomic import write_text_atomic
 from .results import InputFile, Result, json_safe
 
 #: Version of the table layout written by this ionscale.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _migrate_1_to_2(con: sqlite3.Connection) -> None:
+    """Schema 2 keeps each analysis' diagnostics; old analyses get the value checks that the
+    stored numbers allow (a non-finite or physically impossible value is no longer ``ok``)."""
+    from .results import Value, worst_status
+
+    con.execute("ALTER TABLE analyses ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '[]'")
+    for row in con.execute("SELECT id, status, result FROM analyses").fetchall():
+        try:
+            values = json.loads(row[2]).get("values", {}) or {}
+        except (ValueError, AttributeError):
+            continue
+        found = []
+        for name, v in values.items():
+            if not isinstance(v, Mapping):
+                continue
+            value = v.get("value")
+            error = v.get("error")
+            found += Value(str(name), math.nan if value is None else float(value),
+                           math.nan if error is None else float(error), str(v.get("unit", "")),
+                           v.get("symbol")).check()
+        if found:
+            status = worst_status(found)
+            if row[1] == "failed":
+                status = "failed"
+            con.execute("UPDATE analyses SET status = ?, diagnostics = ? WHERE id = ?",
+                        (status, _dumps([d.to_dict() for d in found]), row[0]))
+
 
 #: ``MIGRATIONS[v]`` upgrades a version-``v`` file to version ``v + 1`` (run inside the opening
 #: transaction, so a failed migration leaves the file as it was).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
 
 #: Condition keys read as the temperature (K) of a measurement or analysis, first match wins.
 TEMPERATURE_KEYS = ("temperature_K", "temperature", "T_K", "T")
 
 #: Columns of the CSV export, in order.
 EXPORT_COLUMNS = (
-    "analysis_id", "sample", "method", "label", "title", "name", "symbol", "value", "error",
-    "unit", "field_value", "field_error", "field_unit", "temperature_K", "created", "version",
-    "cache_key",
+    "analysis_id", "sample", "method", "label", "title", "status", "name", "symbol", "value",
+    "error", "unit", "field_value", "field_error", "field_unit", "temperature_K", "created",
+    "version", "cache_key",
 )
 
 _SCHEMA = """
@@ -131,7 +163,8 @@ CREATE TABLE analyses (
     saved         TEXT NOT NULL,
     status        TEXT NOT NULL DEFAULT 'ok',
     superseded    INTEGER NOT NULL DEFAULT 0,
-    result        TEXT NOT NULL
+    result        TEXT NOT NULL,
+    diagnostics   TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE analysis_inputs (
     analysis_id    INTEGER NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
@@ -169,12 +202,13 @@ CREATE INDEX results_name_temperature ON results(name, temperature_K);
 """
 
 _ANALYSIS_COLUMNS = (
-    "a.id, s.name AS sample, a.method, a.label, a.title, a.status, a.superseded, a.cache_key, "
-    "a.version, a.created, a.saved, a.temperature_K, a.parameters, a.conditions"
+    "a.id, s.name AS sample, a.method, a.label, a.title, a.status, a.diagnostics, a.superseded, "
+    "a.cache_key, a.version, a.created, a.saved, a.temperature_K, a.parameters, a.conditions"
 )
 
 _RESULT_QUERY = (
-    "SELECT r.analysis_id, s.name AS sample, a.method, a.label, a.title, r.name, r.symbol, "
+    "SELECT r.analysis_id, s.name AS sample, a.method, a.label, a.title, a.status, r.name, "
+    "r.symbol, "
     "r.value, r.error, r.unit, r.field_value, r.field_error, r.field_unit, r.temperature_K, "
     "a.created, a.version, a.cache_key, a.superseded "
     "FROM results r JOIN analyses a ON a.id = r.analysis_id JOIN samples s ON s.id = a.sample_id"
@@ -586,7 +620,7 @@ class Store:
         label: str | None = None,
         conditions: Mapping[str, Any] | None = None,
         figures: Mapping[str, bytes] | None = None,
-        status: str = "ok",
+        status: str | None = None,
     ) -> int:
         """Store an analysis and every value of its result, in one transaction.
 
@@ -611,8 +645,9 @@ class Store:
             temperature (K) found in them is copied to every result row.
         figures : mapping of str to bytes, optional
             PNG images to keep with the analysis, by name.
-        status : str
-            ``"ok"`` unless you store a failed or partial analysis on purpose.
+        status : str, optional
+            Defaults to the result's own :attr:`~ionscale.results.Result.status`; a stricter
+            status may be given (a status milder than the result's is refused).
 
         Returns
         -------
@@ -622,6 +657,18 @@ class Store:
         if not isinstance(result, Result):
             raise InputError(f"expected a Result, got {type(result).__name__}", field="result",
                              expected="an ionscale.results.Result")
+        from .results import STATUSES
+
+        if status is None:
+            status = result.status
+        if status not in STATUSES:
+            raise InputError(f"unknown status {status!r}", field="status",
+                             expected=f"one of {list(STATUSES)}")
+        if STATUSES.index(status) < STATUSES.index(result.status):
+            raise InputError(f"status {status!r} is milder than the result's own "
+                             f"{result.status!r}", field="status",
+                             expected="the result's status or a stricter one")
+        diagnostics_json = _dumps([d.to_dict() for d in result.diagnostics])
         result_json = _dumps(result.to_dict())
         rows = []
         for position, (key, v) in enumerate(result.values.items()):
@@ -662,11 +709,11 @@ class Store:
                             (sample_id, method, label))
             cur = con.execute(
                 "INSERT INTO analyses (sample_id, method, label, title, parameters, conditions, "
-                "temperature_K, version, cache_key, created, saved, status, result) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "temperature_K, version, cache_key, created, saved, status, result, "
+                "diagnostics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (sample_id, method, label, result.title or "", _dumps(prov.parameters),
                  _dumps(conditions), temperature, prov.version, cache_key, prov.created, now,
-                 status, result_json))
+                 status, result_json, diagnostics_json))
             aid = int(cur.lastrowid)
             con.executemany("INSERT INTO analysis_inputs (analysis_id, measurement_id) "
                             "VALUES (?, ?)", [(aid, mid) for mid in measurement_ids])
@@ -708,9 +755,11 @@ class Store:
         Returns
         -------
         list of dict
-            Keys ``id``, ``sample``, ``method``, ``label``, ``title``, ``status``,
-            ``superseded``, ``cache_key``, ``version``, ``created``, ``saved``,
-            ``temperature_K``, ``parameters`` (dict), ``conditions`` (dict).
+            Keys ``id``, ``sample``, ``method``, ``label``, ``title``, ``status``
+            (``ok``/``warning``/``failed``), ``diagnostics`` (list of dict: ``code``,
+            ``severity``, ``message``, ``fields``), ``superseded``, ``cache_key``,
+            ``version``, ``created``, ``saved``, ``temperature_K``, ``parameters`` (dict),
+            ``conditions`` (dict).
         """
         sql = (f"SELECT {_ANALYSIS_COLUMNS} FROM analyses a "
                "JOIN samples s ON s.id = a.sample_id")
@@ -722,7 +771,8 @@ class Store:
     def _analysis_row(r: sqlite3.Row) -> dict[str, Any]:
         return {**dict(r), "superseded": bool(r["superseded"]),
                 "parameters": json.loads(r["parameters"]),
-                "conditions": json.loads(r["conditions"])}
+                "conditions": json.loads(r["conditions"]),
+                "diagnostics": json.loads(r["diagnostics"])}
 
     @staticmethod
     def _filters(sample: str | None, method: str | None, name: str | None,
@@ -797,7 +847,8 @@ class Store:
         Returns
         -------
         list of dict
-            Keys ``analysis_id``, ``sample``, ``method``, ``label``, ``title``, ``name``,
+            Keys ``analysis_id``, ``sample``, ``method``, ``label``, ``title``, ``status`` (of
+            the analysis), ``name``,
             ``symbol``, ``value``, ``error``, ``unit`` (SI; non-finite stored as None),
             ``field_value``, ``field_error``, ``field_unit``, ``temperature_K`` (None when
             unknown), ``created``, ``version``, ``cache_key``, ``superseded``; ordered by

@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return db
 
 
+_STATUS_MARK = {"ok": "ok", "warning": "WARNING", "failed": "FAILED"}
+
+
 def _write_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
@@ -93,9 +96,15 @@ def run_list(args: argparse.Namespace) -> int:
               + (" matching the filters" if args.sample or args.method or args.name else ""))
         return 0
     table = [[str(r["analysis_id"]) + ("*" if r["superseded"] else ""), r["sample"],
-              r["method"], r["label"] or r["title"] or "", r["symbol"], _value_text(r),
-              _temperature_text(r["temperature_K"])] for r in rows]
-    print(_table(["id", "sample", "method", "label", "name", "value ± error", "T"], table))
+              r["method"], r["label"] or r["title"] or "", _STATUS_MARK.get(r["status"], "?"),
+              r["symbol"], _value_text(r), _temperature_text(r["temperature_K"])]
+             for r in rows]
+    print(_table(["id", "sample", "method", "label", "status", "name", "value ± error", "T"],
+                 table))
+    flagged = sorted({r["analysis_id"] for r in rows if r["status"] != "ok"})
+    if flagged:
+        print(f"{len(flagged)} analysis(es) need attention: `ionscale db show DB ID` gives the "
+              f"diagnostics (ids {', '.join(map(str, flagged))})")
     if any(r["superseded"] for r in rows):
         print("* superseded by a newer analysis with the same label")
     return 0
@@ -120,6 +129,8 @@ def run_show(args: argparse.Namespace) -> int:
         lines.append("  superseded by a newer analysis with the same label")
     lines += [
         f"  status:      {a['status']}",
+        *[f"    {d.get('severity', '?')} [{d.get('code', '?')}]: {d.get('message', '')}"
+          for d in a.get("diagnostics") or []],
         f"  created:     {a['created']} (saved {a['saved']})",
         f"  ionscale:    {a['version']}",
         f"  cache key:   {a['cache_key'] or '—'}",

@@ -89,6 +89,21 @@ def physical_range(si_unit: str) -> tuple[float, float]:
     return PHYSICAL_RANGES.get(si_unit, (-math.inf, math.inf))
 
 
+#: Condition keys understood everywhere (campaign conditions and sample properties), with the SI
+#: unit they are converted to. A bare number is refused for them: the unit must be typed.
+CONDITION_UNITS: dict[str, str] = {
+    "temperature": "K",
+    "time": "s",
+    "pixel_size": "m",
+    "thickness": "m",
+    "diameter": "m",
+    "area": "m^2",
+    "grain_size": "m",
+    "gb_width": "m",
+    "density": "kg/m^3",
+}
+
+
 #: Field unit labels accepted by :func:`from_field` and the CLI, with their SI unit string.
 _PINT_SPELLING = {"m^2/s": "m**2/s", "1/m^3": "1/m**3", "m^2": "m**2", "kg/m^3": "kg/m**3",
                   "S*K/m": "S*K/m", "J": "J", "ohm": "ohm"}

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..units import format_value, to_field
+from ..units import CONDITION_UNITS, format_value, to_field
 from .figures import diffusivity_overview
 
 _TEMPLATE = Path(__file__).with_name("template.html")
@@ -51,7 +51,6 @@ def _fit_row(result: dict[str, Any]) -> dict[str, str] | None:
 
 def _quantity_text(key: str, value: Any) -> str:
     """A stored SI condition or property as the field writes it (temperature in °C)."""
-    from ..campaign import CONDITION_UNITS
 
     if not isinstance(value, int | float) or isinstance(value, bool):
         return f"{key} = {value}"
@@ -91,6 +90,7 @@ def build_context(store, title: str) -> dict[str, Any]:
             figures = {name: base64.b64encode(png).decode("ascii")
                        for name, png in store.figures(a["id"]).items()}
             analyses.append({
+                "status": a.get("status", "ok"), "diagnostics": a.get("diagnostics") or [],
                 "id": a["id"], "method": a["method"], "label": a.get("label") or a["method"],
                 "title": result.get("title", ""), "rows": _value_rows(result),
                 "fit": _fit_row(result), "figures": figures,
@@ -107,7 +107,9 @@ def build_context(store, title: str) -> dict[str, Any]:
                         if overview else None,
                         "properties": {k: _quantity_text(k, v).split(" = ", 1)[1]
                                        for k, v in (s.get("properties") or {}).items()},
-                        "measurements": measurements, "analyses": analyses})
+                        "measurements": measurements, "analyses": analyses,
+                        "attention": [a for a in analyses if a["status"] != "ok"],
+                        "n_failed": sum(a["status"] == "failed" for a in analyses)})
     return {"title": title, "samples": samples, "n_analyses": n_analyses,
             "version": __version__, "database": str(store.path),
             "generated": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
@@ -122,7 +124,7 @@ def render_report(context: dict[str, Any]) -> str:
 
 
 def write_report(database: str | os.PathLike, out: str | os.PathLike,
-                 *, title: str = "ionscale report") -> Path:
+                 *, title: str = "ionscale report", force: bool = False) -> Path:
     """Write the self-contained HTML report of a results database.
 
     Parameters
@@ -133,15 +135,26 @@ def write_report(database: str | os.PathLike, out: str | os.PathLike,
         HTML file to write (replaced atomically).
     title : str
         Page title.
+    force : bool
+        Replace ``out`` even if it exists and is not an earlier ionscale report (the database
+        itself is never replaced).
 
     Returns
     -------
     Path
         The report written.
+
+    Raises
+    ------
+    InputError
+        ``out`` is the database (or one of its files), a folder, or an existing file that is
+        not an ionscale report (unless ``force``).
     """
-    from ..io.atomic import write_text_atomic
+    from ..io.atomic import check_output_path, write_text_atomic
     from ..store import Store
 
+    check_output_path(out, {Path(database): "the results database"}, force=force,
+                      field="--out")
     with Store(database, create=False) as store:
         html = render_report(build_context(store, title))
     out = Path(out)
