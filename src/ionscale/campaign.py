@@ -278,6 +278,9 @@ def _parse_conditions(raw: Any, file: str, where: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         field_name = f"{where}.{key}"
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{value!r} is not a finite number", file=file,
+                             field=field_name, expected="a finite value")
         if key in CONDITION_UNITS:
             unit = CONDITION_UNITS[key]
             bare = (isinstance(value, int | float) and not isinstance(value, bool)) or (
@@ -297,9 +300,6 @@ def _parse_conditions(raw: Any, file: str, where: str) -> dict[str, Any]:
                 raise InputError(f"{value!r} is not above absolute zero", file=file,
                                  field=field_name, expected="a temperature > 0 K")
         else:
-            if isinstance(value, float) and not math.isfinite(value):
-                raise InputError(f"{value!r} is not a finite number", file=file,
-                                 field=field_name, expected="a finite value")
             out[key] = value
     return out
 

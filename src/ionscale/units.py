@@ -66,7 +66,7 @@ PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
     "m^2/s": (0.0, 1e-4),          # diffusivity: at most 1 cm² s⁻¹ (gases are ~0.1)
     "m/s": (0.0, 1e2),             # surface-exchange coefficient
     "S/m": (0.0, 1e4),             # at most 100 S cm⁻¹
-    "S*K/m": (0.0, 1e7),
+    "S*K/m": (0.0, 1e14),          # σT, prefactors of σT Arrhenius laws included
     "ohm": (0.0, 1e15),
     "ohm*m^2": (0.0, 1e6),
     "F": (0.0, 10.0),

@@ -155,7 +155,8 @@ def test_rev_of_whole_volume_is_not_an_rev():
     r = representative_volume(m, voxel_size=1e-6, sizes=[2e-6, 24e-6], n_samples=10,
                               seed=0, progress=False)
     assert r.sd[-1] == pytest.approx(0, abs=1e-12)
-    assert not r.converged and np.isnan(r["rev_size"].value)
+    assert not r.converged and "rev_size" not in r.values and np.isnan(r.rev_size)
+    assert r.status == "warning" and [d.code for d in r.diagnostics] == ["unmeasurable"]
 
 
 def test_chunked_equals_in_memory(tmp_path):

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..results import Provenance, Result, Value, new_axes
+from ..results import Diagnostic, Provenance, Result, Value, new_axes
 from .volume import (
     AXIS_NAMES,
     Volume,
@@ -747,21 +747,28 @@ def representative_volume(
     first = 0 if bad.size == 0 else int(bad[-1]) + 1
     converged = first < len(sizes_arr) and not whole[first]
     rev = float(sizes_arr[first]) if converged else math.nan
-    values = {
-        "fraction": Value("fraction", frac, 0.0, "", f"φ_{name}"),
-        "rev_size": Value("rev_size", rev, math.nan, "m", "L_REV"),
-        "rev_fraction_mean": Value("rev_fraction_mean",
-                                   float(mean[first]) if converged else math.nan,
-                                   float(sd[first] / math.sqrt(n_samples)) if converged
-                                   else math.nan, "", "⟨φ⟩_REV"),
-    }
+    values = {"fraction": Value("fraction", frac, 0.0, "", f"φ_{name}")}
+    diagnostics = ()
+    if converged:
+        values["rev_size"] = Value("rev_size", rev, math.nan, "m", "L_REV")
+        values["rev_fraction_mean"] = Value("rev_fraction_mean", float(mean[first]),
+                                            float(sd[first] / math.sqrt(n_samples)), "",
+                                            "⟨φ⟩_REV")
+    else:
+        largest = float(sizes_arr[-1]) * 1e6
+        diagnostics = (Diagnostic(
+            "unmeasurable", f"no representative volume of {name} within the volume: cubes up "
+            f"to {largest:.3g} µm still vary by more than ±{tolerance * 100:g} % "
+            f"({confidence * 100:g} % band); the volume may be too small to be representative",
+            fields=("rev_size",)),)
     params = {"phase": name, "voxel_size": vs.tolist(), "sizes": sizes_arr.tolist(),
               "n_samples": int(n_samples), "seed": seed if isinstance(seed, int) else None,
               "tolerance": tolerance, "confidence": confidence, "band": band}
     return REVResult(
         values=values, provenance=Provenance.build("representative_volume", source_files(volume),
                                                    params),
-        title=f"REV of {name} (±{tolerance * 100:g} %)", phase=name, sizes=sizes_arr,
+        title=f"REV of {name} (±{tolerance * 100:g} %)", diagnostics=diagnostics,
+        phase=name, sizes=sizes_arr,
         edge_voxels=edges, samples=samples, mean=mean, sd=sd, low=np.asarray(low),
         high=np.asarray(high), fraction=frac, tolerance=float(tolerance),
         confidence=float(confidence), band=band, rev_size=rev, converged=bool(converged),

@@ -89,7 +89,7 @@ def _pick(values: Mapping[str, Value], mapping: Mapping[str, str], out: dict[str
     for src, dst in mapping.items():
         if src in values:
             v = values[src]
-            out[dst] = Value(dst, v.value, v.error, v.unit, v.symbol)
+            out[dst] = Value(dst, v.value, v.error, v.unit, v.symbol, v.valid)
 
 
 def microstructure_metrics(
@@ -225,6 +225,7 @@ def microstructure_metrics(
                        "seed": seed})),
         title=f"Microstructure of phase {phase_name} ({' × '.join(map(str, mask.shape))} "
               f"voxels, {' × '.join(f'{v * 1e9:.4g}' for v in vs)} nm)",
+        diagnostics=tuple(d for r in results.values() for d in r.diagnostics),
         parts=results,
         phase=phase_name,
         axis=axis,
