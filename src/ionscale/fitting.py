@@ -242,8 +242,16 @@ def fit_residuals(
             r = np.concatenate([r.real.ravel(), r.imag.ravel()])
         return r.ravel().astype(float, copy=False)
 
+    # residuals are divided by a power of two when the data are huge (×1e200) or tiny, so that
+    # χ² and JᵀJ stay representable; results are scaled back exactly
+    r_scale = 1.0
+
+    def raw(q: np.ndarray) -> np.ndarray:
+        return flat(residual(as_dict(to_p(q))))
+
     def fun(q: np.ndarray) -> np.ndarray:
-        r = flat(residual(as_dict(to_p(q))))
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = raw(q) / r_scale
         if not np.all(np.isfinite(r)):
             # steer the optimiser away from the region where the model is undefined
             r = np.where(np.isfinite(r), r, 1e150)
@@ -256,7 +264,11 @@ def fit_residuals(
             j = np.asarray(jacobian(as_dict(p)))
             if np.iscomplexobj(j):
                 j = np.concatenate([j.real, j.imag], axis=0)
-            return j[:, idx] * dp_dq(p)
+            j = j[:, idx] * dp_dq(p) / r_scale
+            if not np.all(np.isfinite(j)):
+                # an overflowing derivative must not reach LAPACK (NaN makes its SVD hang)
+                j = np.nan_to_num(j, nan=0.0, posinf=1e150, neginf=-1e150)
+            return j
 
     lo_q = np.where(is_log, np.log(np.where(lower > 0, lower, 1.0)), lower / scale)[idx]
     lo_q = np.where(is_log[idx] & ~(lower[idx] > 0), -np.inf, lo_q)
@@ -264,10 +276,14 @@ def fit_residuals(
     hi_q = np.where(is_log[idx] & ~np.isfinite(upper[idx]), np.inf, hi_q)
     bounded = bool(np.any(np.isfinite(lo_q)) or np.any(np.isfinite(hi_q)))
     q0 = to_q(start)
-    r0 = fun(q0)
+    r0 = raw(q0)
     n = r0.size
     if n < idx.size:
         raise FitError(f"{n} data points cannot determine {idx.size} free parameters")
+    finite = r0[np.isfinite(r0)]
+    biggest = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if biggest > 1e100 or 0 < biggest < 1e-100:
+        r_scale = 2.0 ** math.frexp(biggest)[1]
     try:
         sol = least_squares(
             fun, q0, jac=jac_q if jac_q is not None else "2-point",
@@ -277,25 +293,43 @@ def fit_residuals(
     except ValueError as exc:
         raise FitError(f"optimiser failed: {exc}") from exc
     p_best = to_p(sol.x)
-    r = fun(sol.x)
-    if np.any(np.abs(r) >= 1e149):
+    if not np.all(np.isfinite(p_best)):
+        raise FitError("the fit diverged: a parameter overflowed to infinity")
+    r_scaled = fun(sol.x)
+    if np.any(np.abs(r_scaled) >= 1e149):
         raise FitError("model is undefined (NaN or inf) at the optimum")
     # the optimiser's forward-difference Jacobian is too coarse for a covariance
-    jq = jac_q(sol.x) if jac_q is not None else _central_jacobian(fun, sol.x, r)
-    chi2 = float(r @ r)
+    jq = jac_q(sol.x) if jac_q is not None else _central_jacobian(fun, sol.x, r_scaled)
+    with np.errstate(over="ignore"):
+        r = r_scaled * r_scale
+        chi2 = float(np.float64(r_scaled @ r_scaled) * np.float64(r_scale) ** 2)
+    if not (np.all(np.isfinite(r)) and math.isfinite(chi2)):
+        raise FitError(f"the weighted residuals (up to {biggest:.3g}) are too large to square: "
+                       "rescale the data or give their uncertainties")
     k = idx.size
     dof = n - k
     # finite differences carry ~1e-8 relative noise, which would hide an exact degeneracy
-    cov_q, rank, undetermined = _covariance(jq, rtol=None if jac_q is not None else 1e-9)
+    if np.all(np.isfinite(jq)) and np.all(np.abs(jq) < 1e149):
+        # covariance of the scaled problem; the residual scale cancels for relative σ
+        cov_q, rank, undetermined = _covariance(jq, rtol=None if jac_q is not None else 1e-9)
+    else:  # the model's derivative overflows at the optimum: nothing is determined
+        cov_q, rank, undetermined = np.zeros((k, k)), 0, np.ones(k, bool)
+    if absolute_sigma:
+        factor = 1.0 / np.float64(r_scale) ** 2
+    else:
+        factor = float(r_scaled @ r_scaled) / dof if dof > 0 else 1.0 / np.float64(r_scale) ** 2
     d = dp_dq(p_best)
-    cov = np.zeros((len(names), len(names)))
-    cov[np.ix_(idx, idx)] = cov_q * np.outer(d, d)
-    if not absolute_sigma and dof > 0:
-        cov *= chi2 / dof
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        cov = np.zeros((len(names), len(names)))
+        cov[np.ix_(idx, idx)] = cov_q * factor * np.outer(d, d)
+        # errors from the square roots, so that large parameters (1e200) do not overflow
+        err_free = np.sqrt(np.clip(np.diag(cov_q), 0, None)) * np.sqrt(factor) * np.abs(d)
+    errors = np.zeros(len(names))
+    errors[idx] = err_free
     bad = idx[undetermined]
     cov[bad, :] = np.inf
     cov[:, bad] = np.inf
-    errors = np.sqrt(np.clip(np.diag(cov), 0, None))
+    errors[bad] = np.inf
     diagnostics = _fit_diagnostics(
         names=[names[i] for i in bad], rank=rank, k=k,
         at_lower=[names[i] for i in idx if np.isfinite(lower[i]) and

@@ -122,7 +122,9 @@ def _version() -> str:
 
 @dataclass(frozen=True)
 class Value:
-    """A named quantity with its standard error, in SI.
+    """A named quantity (scalar or array) with its standard error, in SI: ionscale's one
+    uncertain-value type. ``Estimate`` is the same class under the name the derived-quantity
+    functions (Nernst-Einstein, capacitance, effective medium) have always used.
 
     Parameters
     ----------
@@ -139,6 +141,16 @@ class Value:
     valid : tuple of float, optional
         Closed range ``(low, high)`` (SI) outside which the value is physically impossible;
         defaults to the range of its unit (:func:`ionscale.units.physical_range`).
+    provenance : Provenance, optional
+        Method and parameters of a derived quantity.
+    interval : tuple of float, optional
+        A central 68 % interval (16th, 84th percentile) when the error came from Monte Carlo.
+    details : mapping
+        Extra numbers (Monte-Carlo mean and median, the error method...).
+
+    Notes
+    -----
+    A value unpacks as ``value, error = v``.
 
     Examples
     --------
@@ -154,13 +166,23 @@ class Value:
     unit: str = ""
     symbol: str | None = None
     valid: tuple[float, float] | None = _dc_field(default=None, compare=False, repr=False)
+    provenance: Provenance | None = _dc_field(default=None, compare=False, repr=False)
+    interval: tuple[float, float] | None = _dc_field(default=None, compare=False, repr=False)
+    details: Mapping[str, Any] = _dc_field(default_factory=dict, compare=False, repr=False)
+
+    def __iter__(self):
+        yield self.value
+        yield self.error
 
     def check(self) -> tuple[Diagnostic, ...]:
         """What is wrong with this value: non-finite, outside its physical range, or an
         infinite error (undetermined). An error of NaN means "not known" and is not flagged."""
         v = np.asarray(self.value, dtype=float)
         e = np.asarray(self.error, dtype=float)
-        if not np.all(np.isfinite(v)):
+        # +inf is a legitimate value only where the value declares it (τ of a phase that does
+        # not percolate)
+        allowed_inf = self.valid is not None and self.valid[1] == math.inf
+        if not np.all(np.isfinite(v) | (allowed_inf & (v == math.inf))):
             return (Diagnostic("non-finite", f"{self.label} is not a finite number",
                                fields=(self.name,)),)
         out = []
@@ -183,27 +205,72 @@ class Value:
     def label(self) -> str:
         return self.symbol or self.name
 
-    def field(self) -> tuple[float, float, str]:
+    @property
+    def is_scalar(self) -> bool:
+        return np.ndim(self.value) == 0
+
+    def field(self) -> tuple[Any, Any, str]:
         """``(value, error, unit label)`` in the unit the field quotes."""
-        v, label = to_field(self.value, self.unit)
-        e, _ = to_field(self.error, self.unit)
-        return v, abs(e), label
+        if self.is_scalar and np.ndim(self.error) == 0:
+            v, label = to_field(float(self.value), self.unit)
+            e, _ = to_field(float(self.error), self.unit)
+            return v, abs(e), label
+        v, label = to_field(np.asarray(self.value, dtype=float), self.unit)
+        e, _ = to_field(np.asarray(self.error, dtype=float), self.unit)
+        return v, np.abs(e), label
 
     def __str__(self) -> str:
         v, e, label = self.field()
-        return f"{self.label} = {format_value(v, e, label)}"
+        if np.ndim(v) == 0:
+            return f"{self.label} = {format_value(float(v), float(e), label)}"
+        e = np.broadcast_to(e, np.shape(v))
+        items = ", ".join(format_value(float(a), float(b))
+                          for a, b in zip(np.ravel(v), np.ravel(e), strict=True))
+        return f"{self.label} = [{items}] {label}".rstrip()
 
     @property
-    def relative_error(self) -> float:
-        return abs(self.error / self.value) if self.value else math.inf
+    def relative_error(self):
+        """``|error / value|`` (inf where the value is 0)."""
+        if self.is_scalar:
+            return abs(self.error / self.value) if self.value else math.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.asarray(self.value, dtype=float)
+            return np.where(v != 0, np.abs(np.asarray(self.error) / v), np.inf)
+
+    def to_value(self) -> Value:
+        """This value, checked to be a scalar (for results and reports)."""
+        if not self.is_scalar or np.ndim(self.error) != 0:
+            from .errors import InputError
+
+            raise InputError(f"{self.name} holds {np.size(self.value)} values",
+                             field=self.name, expected="a scalar estimate")
+        return Value(self.name, float(self.value), float(self.error), self.unit, self.symbol,
+                     self.valid, self.provenance, self.interval, self.details)
 
     def to_dict(self) -> dict[str, Any]:
         v, e, label = self.field()
-        return {
-            "name": self.name, "symbol": self.label, "value": _json_float(self.value),
-            "error": _json_float(self.error), "unit": self.unit,
-            "field_value": _json_float(v), "field_error": _json_float(e), "field_unit": label,
-        }
+        if self.is_scalar and np.ndim(e) == 0:
+            out = {
+                "name": self.name, "symbol": self.label, "value": _json_float(self.value),
+                "error": _json_float(self.error), "unit": self.unit,
+                "field_value": _json_float(v), "field_error": _json_float(e),
+                "field_unit": label,
+            }
+        else:
+            out = json_safe({"name": self.name, "symbol": self.label, "value": self.value,
+                             "error": self.error, "unit": self.unit, "field_value": v,
+                             "field_error": e, "field_unit": label})
+        if self.interval is not None:
+            out["interval"] = json_safe(self.interval)
+        if self.details:
+            out["details"] = json_safe(dict(self.details))
+        if self.provenance is not None:
+            out["provenance"] = self.provenance.to_dict()
+        return out
+
+
+#: The name derived-quantity functions use for a :class:`Value` (same class).
+Estimate = Value
 
 
 def _json_float(x: float) -> float | None:

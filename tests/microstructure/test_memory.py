@@ -13,8 +13,8 @@ from ionscale.microstructure.memory import (
     available_memory,
     check_memory,
     estimate_memory,
-    measure_memory,
 )
+from ionscale.microstructure.memory_measure import measure_memory
 
 GIB = 2**30
 REQUIRED = ("fractions", "slice_fractions", "rev", "labels", "percolation", "local_thickness",

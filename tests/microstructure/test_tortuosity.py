@@ -324,3 +324,26 @@ def test_electrode_pore_tau_matches_taufactor():
 
 
 TAUFACTOR_ELECTRODE_TAU = 2.0776296
+
+
+def test_extreme_voxel_aspect_is_flagged_not_returned_as_ok():
+    """Issue 10: a straight channel with voxel aspect 1:1e12 gave τ = 0.525 with no warning."""
+    import warnings
+
+    v = np.ones((20, 20, 20), np.uint8)
+    v[:, 8:12, 8:12] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        good = tortuosity_factor(v, 0, 0, voxel_size=(1e-6, 1e-6, 1e-6))
+        bad = tortuosity_factor(v, 0, 0, voxel_size=(1e-6, 1e-6, 1e-18))
+    assert good.tau == pytest.approx(1.0, abs=1e-9) and good.status == "ok"
+    assert bad.status == "failed"
+    assert "not-converged" in [d.code for d in bad.diagnostics]
+
+
+def test_non_percolating_phase_is_a_warning_with_infinite_tau():
+    v = np.zeros((10, 10, 10), np.uint8)
+    v[3:7, 4:6, 4:6] = 1  # an island: touches neither face along z
+    r = tortuosity_factor(v, 1, 0, voxel_size=1e-6)
+    assert r.tau == np.inf and r["tau"].value == np.inf
+    assert r.status == "warning" and r.diagnostics[0].code == "data-quality"

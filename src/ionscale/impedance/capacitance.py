@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..results import Provenance, Value
-from ..transport.nernst_einstein import Estimate, as_scalar, value_and_error
+from ..results import Estimate, Provenance, Value
+from ..uncertainty import as_scalar, value_and_error
 
 __all__ = [
     "IRVINE_RANGES", "ArcAssignment", "ArcCapacitance", "arc_capacitances", "assign_arcs",

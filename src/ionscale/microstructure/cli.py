@@ -6,7 +6,7 @@ import argparse
 import sys
 from dataclasses import replace
 
-from ..cli import add_output_options, parse_pairs, print_result
+from ..cli_support import add_output_options, parse_pairs, print_result
 from ..errors import InputError
 
 

@@ -16,11 +16,12 @@ when the volume is already in memory), ``a`` the bytes per voxel of the work arr
 label and distance maps, tables), ``b`` the bytes per phase voxel of what scales with the phase
 (sparse matrices, solver vectors, queues), ``c`` the slab temporaries of block-wise counting.
 
-Measured with :func:`measure_memory` (``python -m ionscale.microstructure.memory 128``): one
-run in a fresh process on a 128³ uint8 two-phase blob volume with φ = 0.5 (φ = 0.3 as well for
-τ), after a warm-up on 16³; "RSS" is the rise of the peak resident set above the loaded volume
-(VmHWM, counts C/C++ allocations: cc3d, edt, scikit-fmm, pyamg), "traced" the peak of the
-Python/numpy allocations (tracemalloc). Bytes per voxel of the whole volume; Linux, numpy 2.4.
+Measured with :func:`.memory_measure.measure_memory` (``python -m
+ionscale.microstructure.memory_measure 128``): one run in a fresh process on a 128³ uint8 two-
+phase blob volume with φ = 0.5 (φ = 0.3 as well for τ), after a warm-up on 16³; "RSS" is the
+rise of the peak resident set above the loaded volume (VmHWM, counts C/C++ allocations: cc3d,
+edt, scikit-fmm, pyamg), "traced" the peak of the Python/numpy allocations (tracemalloc). Bytes
+per voxel of the whole volume; Linux, numpy 2.4.
 The coefficients of :data:`MODELS` cover the RSS figures:
 
 =======================  =======  ========  =================  ================================
@@ -65,7 +66,6 @@ __all__ = [
     "available_memory",
     "check_memory",
     "estimate_memory",
-    "measure_memory",
 ]
 
 #: Slab size of block-wise counting on numpy arrays (see fractions.SLAB_VOXELS).
@@ -334,144 +334,3 @@ def check_memory(shape, metric: str, dtype=np.uint8, *, available: int | None = 
                       f"{est / gib:.2f} GiB of the {avail / gib:.2f} GiB available; {hint} "
                       "if it fails", MemoryWarning, stacklevel=stacklevel)
     return est
-
-
-# --------------------------------------------------------------------------- measurement
-
-
-def _runner(metric: str):
-    """A function ``run(labels_uint8, voxel_size)`` running ``metric`` on phase label 1, or None
-    when the module implementing it is not there."""
-    import importlib
-
-    m = _model(metric).metric
-
-    def imp(name):
-        try:
-            return importlib.import_module(f"ionscale.microstructure.{name}")
-        except Exception:  # absent, or broken while being edited: not measurable now
-            return None
-
-    if m == "fractions":
-        from .fractions import volume_fractions
-        return lambda v, vs: volume_fractions(v, progress=False)
-    if m == "slice_fractions":
-        from .fractions import slice_fractions
-        return lambda v, vs: slice_fractions(v, 1, voxel_size=vs, progress=False)
-    if m == "rev":
-        from .fractions import representative_volume
-        return lambda v, vs: representative_volume(v, 1, voxel_size=vs, seed=0,
-                                                   progress=False)
-    if m == "labels":
-        from .connectivity import label_components
-        return lambda v, vs: label_components(v, 1, progress=False)
-    if m == "percolation":
-        from .connectivity import percolation
-        return lambda v, vs: percolation(v, 1, progress=False)
-    if m == "tortuosity":
-        mod = imp("tortuosity")
-        if mod is None:
-            return None
-        return lambda v, vs: mod.tortuosity_factor(v, 1, 0, voxel_size=vs)
-    if m in ("local_thickness", "local_thickness_fast"):
-        mod = imp("thickness")
-        if mod is None or not hasattr(mod, "local_thickness"):
-            return None
-        method = "exact" if m == "local_thickness" else "fast"
-
-        def run_lt(v, vs):
-            try:
-                return mod.local_thickness(v, 1, voxel_size=vs, method=method)
-            except TypeError:
-                return mod.local_thickness(v, 1, voxel_size=vs)
-        return run_lt
-    if m in ("geodesic", "geodesic_graph"):
-        mod = imp("geodesic")
-        fn = None if mod is None else getattr(mod, "geometric_tortuosity", None)
-        if fn is None:
-            return None
-        metric_name = "euclidean" if m == "geodesic" else "6-neighbour"
-        return lambda v, vs: fn(v, 1, 0, voxel_size=vs, metric=metric_name)
-    if m in ("psd", "psd_watershed"):
-        mod = imp("pores")
-        fn = None if mod is None else getattr(mod, "pore_size_distribution", None)
-        if fn is None:
-            return None
-        split = "none" if m == "psd" else "watershed"
-        return lambda v, vs: fn(v, 1, voxel_size=vs, split=split)
-    return None
-
-
-_MEASURE_SCRIPT = r"""
-import json, sys, tracemalloc
-import numpy as np
-from ionscale.datasets.synthetic_volumes import blobs
-from ionscale.microstructure.memory import _runner, _rss
-
-metric, n, phi, mode = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-run = _runner(metric)
-if run is None:
-    print(json.dumps(None)); sys.exit(0)
-vs = 20e-9
-run(blobs((16, 16, 16), phi, seed=1).astype(np.uint8), vs)   # imports, JIT
-vol = blobs((n, n, n), phi, seed=0).astype(np.uint8)
-if mode == "rss":
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")   # reset the peak (VmHWM) to the current RSS
-    except OSError:
-        pass
-    base = _rss()["VmRSS"]
-    run(vol, vs)
-    print(json.dumps(_rss()["VmHWM"] - base))
-else:
-    tracemalloc.start()
-    run(vol, vs)
-    print(json.dumps(tracemalloc.get_traced_memory()[1]))
-"""
-
-
-def _rss() -> dict[str, int]:
-    out = {}
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                k, v = line.split(":")
-                out[k] = int(v.split()[0]) * 1024
-    return out
-
-
-def measure_memory(metric: str, n: int = 128, *, phase_fraction: float = 0.5,
-                   mode: str = "rss") -> float | None:
-    """Measure the peak memory of ``metric`` on an ``n³`` uint8 blob volume, bytes per voxel.
-
-    Runs in a fresh Python process: ``mode="rss"`` is the rise of the resident set (VmHWM,
-    Linux; counts C/C++ allocations), ``mode="tracemalloc"`` the peak of Python/numpy
-    allocations. Returns None when the metric's module is not installed.
-    """
-    import json
-    import subprocess
-    import sys
-
-    if mode not in ("rss", "tracemalloc"):
-        raise InputError(f"mode {mode!r}", field="mode", expected="'rss' or 'tracemalloc'")
-    proc = subprocess.run([sys.executable, "-c", _MEASURE_SCRIPT, _model(metric).metric,
-                           str(int(n)), str(float(phase_fraction)), mode],
-                          capture_output=True, text=True, timeout=3600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"measuring {metric} failed:\n{proc.stderr[-2000:]}")
-    val = json.loads(proc.stdout.strip().splitlines()[-1])
-    return None if val is None else float(val) / n**3
-
-
-if __name__ == "__main__":  # python -m ionscale.microstructure.memory [n]
-    import sys
-
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 128
-    print(f"{'metric':24s} {'RSS B/voxel':>12s} {'tracemalloc B/voxel':>20s}  model a+b/2")
-    for name, mdl in MODELS.items():
-        rss = measure_memory(name, size)
-        tm = measure_memory(name, size, mode="tracemalloc")
-        f = "   (absent)" if rss is None else f"{rss:12.2f}"
-        g = "" if tm is None else f"{tm:20.2f}"
-        print(f"{name:24s} {f} {g}  {mdl.a + mdl.b / 2:8.1f}")

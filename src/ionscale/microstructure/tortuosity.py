@@ -60,7 +60,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import FitWarning, InputError
-from ..results import Provenance, Result, Value, new_axes
+from ..results import Diagnostic, Provenance, Result, Value, new_axes
 from .volume import AXIS_NAMES, resolve_phase, source_files
 
 SOLVERS = ("auto", "cg-mg", "cg-amg", "cg-jacobi", "direct")
@@ -306,6 +306,9 @@ def tortuosity_factor(
         return TortuosityResult(
             values=values, provenance=Provenance.build("tortuosity_factor", files, params),
             title=title, tau=math.inf, D_eff_rel=0.0, porosity=porosity, axis=axis,
+            diagnostics=(Diagnostic(
+                "data-quality", f"the phase does not percolate along axis {axis} ({reason}): "
+                "τ is infinite and D_eff is 0", fields=("tau",)),),
             percolating=False, reason=reason, voxel_size=tuple(float(v) for v in vs),
             shape=shape, timings=timings)
     n = int(np.count_nonzero(perc))
@@ -349,7 +352,8 @@ def tortuosity_factor(
     params["solver_used"] = used
     return TortuosityResult(
         values=values, provenance=Provenance.build("tortuosity_factor", files, params),
-        title=title, tau=float(tau), D_eff_rel=float(d_eff), porosity=porosity, axis=axis,
+        diagnostics=_solve_diagnostics(dev, res, rtol, iters, maxiter), title=title,
+        tau=float(tau), D_eff_rel=float(d_eff), porosity=porosity, axis=axis,
         percolating=True, solver=used, iterations=iters, residual=res, n_unknowns=n,
         slice_flow=rel_flow, flux_deviation=dev, concentration=concentration,
         voxel_size=tuple(float(v) for v in vs), shape=shape, timings=timings)
@@ -358,12 +362,36 @@ def tortuosity_factor(
 # --------------------------------------------------------------------------- helpers
 
 
+#: Largest spread of the flux through the slices (relative to its mean) of a trustworthy
+#: solve; a converged solve conserves flux far better (1e-6 at rtol 1e-6).
+FLUX_DEVIATION_WARN = 1e-3
+FLUX_DEVIATION_FAIL = 0.05
+
+
+def _solve_diagnostics(dev: float, res: float, rtol: float, iters: int,
+                       maxiter) -> tuple[Diagnostic, ...]:
+    """Flag a solve whose flux is not conserved slice to slice or whose residual is too big."""
+    out = []
+    if not math.isfinite(dev) or dev > FLUX_DEVIATION_WARN:
+        severity = "failed" if not math.isfinite(dev) or dev > FLUX_DEVIATION_FAIL else "warning"
+        out.append(Diagnostic(
+            "not-converged", f"the flux through the slices varies by {dev:.3g} of its mean "
+            f"(a converged solve keeps it below {FLUX_DEVIATION_WARN:g}): τ is not reliable "
+            "(extreme voxel aspect ratio, or too few iterations)", severity,
+            fields=("tau", "D_eff_rel")))
+    if math.isfinite(res) and res > 10 * rtol:
+        out.append(Diagnostic(
+            "not-converged", f"the solver stopped at relative residual {res:.2g} after {iters} "
+            f"iterations, above rtol = {rtol:g}", fields=("tau",)))
+    return tuple(out)
+
+
 def _values(tau, d_eff, porosity, perc_frac, a_over_l, d_mean, dmap) -> dict[str, Value]:
     # τ has no statistical error: the discretisation error is not estimated and the solver
     # error is reported separately (flux_deviation), so the errors are NaN ("not given").
     nan = math.nan
     out = {
-        "tau": Value("tau", tau, nan, "", "τ"),
+        "tau": Value("tau", tau, nan, "", "τ", valid=(0.0, math.inf)),
         "D_eff_rel": Value("D_eff_rel", d_eff, nan, "", "D_eff/D₀"),
         "porosity": Value("porosity", porosity, 0.0, "", "ε"),
         "percolating_fraction": Value("percolating_fraction", perc_frac, 0.0, "", "ε_perc"),

@@ -53,8 +53,8 @@ from scipy.optimize import brentq
 
 from ..errors import FitWarning, InputError
 from ..fitting import FitResult, fit_curve
-from ..results import Provenance, Result, Value, new_axes
-from ..transport.nernst_einstein import Estimate, value_and_error
+from ..results import Diagnostic, Estimate, Provenance, Result, Value, new_axes
+from ..uncertainty import value_and_error
 from ..units import BOLTZMANN, EV, format_value
 from .bvalues import gamma
 
@@ -822,8 +822,12 @@ def fit_bpp(
                              file=source, field="time",
                              expected=f"a {kind} minimum with points on both flanks for an "
                                       "asymmetric fit")
-        warnings.warn(f"the {kind} data have no minimum inside the temperature range: τ0 and "
-                      "C are fixed only by the curvature of one flank", FitWarning, stacklevel=2)
+        message = (f"the {kind} data have no minimum inside the temperature range: τ0 and C "
+                   "are fixed only by the curvature of one flank")
+        warnings.warn(message, FitWarning, stacklevel=2)
+        diagnostics = (Diagnostic("data-quality", message, fields=("tau0", "C")),)
+    else:
+        diagnostics = ()
     model, jac, weights, omegas = _model_factory(kind, w0, w1)
     names = ["tau0", "Ea", "C"] + (["beta"] if asymmetric else [])
     start = _start(T, y, np.ones_like(y) if sigma is None else sigma, model, weights, omegas,
@@ -867,7 +871,8 @@ def fit_bpp(
         freq += f", ω1/2π = {w1 / (2 * math.pi) / 1e3:.4g} kHz"
     title = f"{'Asymmetric ' if asymmetric else ''}BPP fit of {label} ({freq})"
     return BPPFit(values=values, provenance=provenance, fit=fit, title=title, T=T, time=t,
-                  time_error=t_err, kind=kind, omega0=w0, omega1=w1, asymmetric=asymmetric)
+                  time_error=t_err, kind=kind, omega0=w0, omega1=w1, asymmetric=asymmetric,
+                  diagnostics=diagnostics)
 
 
 def _is_file(path) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import add_output_options, print_result
+from ..cli_support import add_output_options, print_result
 from ..units import format_value, parse_quantity, to_field
 
 

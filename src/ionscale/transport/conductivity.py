@@ -30,15 +30,9 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import InputError
-from ..results import Provenance, Value
+from ..results import Estimate, Provenance, Value
+from ..uncertainty import as_scalar, broadcast_inputs, propagate_relative, value_and_error
 from .arrhenius import ArrheniusFit, fit_arrhenius
-from .nernst_einstein import (
-    Estimate,
-    as_scalar,
-    broadcast_inputs,
-    propagate_relative,
-    value_and_error,
-)
 
 __all__ = [
     "area_specific_resistance", "brick_layer_gb_conductivity", "conductivity",

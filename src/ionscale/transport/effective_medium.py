@@ -26,8 +26,8 @@ import numpy as np
 from scipy import stats
 
 from ..errors import InputError
-from ..results import Provenance
-from .nernst_einstein import Estimate, as_scalar, propagate_relative, value_and_error
+from ..results import Estimate, Provenance
+from ..uncertainty import as_scalar, propagate_relative, value_and_error
 
 _ERROR_METHODS = ("first-order", "monte-carlo")
 _DISTRIBUTIONS = ("normal", "lognormal")

@@ -16,169 +16,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..results import Provenance, Value, json_safe
-from ..units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE, format_value, to_field
-
-# --------------------------------------------------------------------------- Estimate
-
-
-@dataclass(frozen=True, kw_only=True)
-class Estimate:
-    """A derived quantity (scalar or array) with its propagated one-σ error, in SI.
-
-    Parameters
-    ----------
-    name : str
-        Key of the quantity (``"D_sigma"``, ``"n"``, ``"H_R"``...).
-    value, error : float or ndarray
-        Value and standard error in ``unit``.
-    unit : str
-        SI unit string (a key of :data:`ionscale.units.FIELD_UNITS`).
-    symbol : str, optional
-        Display symbol.
-    provenance : Provenance
-        Method and parameters.
-    interval : tuple of float, optional
-        A central 68 % interval (16th, 84th percentile) when the error came from Monte Carlo.
-    details : mapping
-        Extra numbers (Monte-Carlo mean and median, the error method...).
-
-    Examples
-    --------
-    >>> value, error = haven_ratio_from_prefactors(0.048e-4, 0.20e-4)
-    >>> round(float(value), 2)
-    0.24
-    """
-
-    name: str
-    value: Any
-    error: Any
-    unit: str = ""
-    symbol: str | None = None
-    provenance: Provenance = field(default_factory=lambda: Provenance(method="unknown"))
-    interval: tuple[float, float] | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def __iter__(self):
-        yield self.value
-        yield self.error
-
-    @property
-    def label(self) -> str:
-        return self.symbol or self.name
-
-    def to_value(self) -> Value:
-        """The scalar as a :class:`ionscale.results.Value` (for results and reports)."""
-        v = np.asarray(self.value, dtype=float)
-        if v.size != 1:
-            raise InputError(f"{self.name} holds {v.size} values", field=self.name,
-                             expected="a scalar estimate")
-        return Value(self.name, float(v.reshape(())), float(np.asarray(self.error).reshape(())),
-                     self.unit, self.symbol)
-
-    def field(self) -> tuple[Any, Any, str]:
-        """``(value, error, label)`` in the unit the field quotes."""
-        v, label = to_field(np.asarray(self.value, dtype=float), self.unit)
-        e, _ = to_field(np.asarray(self.error, dtype=float), self.unit)
-        return v, np.abs(e), label
-
-    def __str__(self) -> str:
-        v, e, label = self.field()
-        if np.ndim(v) == 0:
-            return f"{self.label} = {format_value(float(v), float(e), label)}"
-        items = ", ".join(format_value(float(a), float(b)) for a, b in zip(v, e, strict=True))
-        return f"{self.label} = [{items}] {label}".rstrip()
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe({"name": self.name, "value": self.value, "error": self.error,
-                          "unit": self.unit, "symbol": self.symbol, "interval": self.interval,
-                          "details": dict(self.details),
-                          "provenance": self.provenance.to_dict()})
-
-
-def value_and_error(x, error=None, *, field: str, positive: bool = True,
-                    allow_zero: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Split an input into value and error arrays, accepting Estimate/Value or plain numbers.
-
-    Parameters
-    ----------
-    x : float, array_like, Estimate or Value
-        The quantity (SI).
-    error : float or array_like, optional
-        Its one-σ error; taken from ``x`` when it is an Estimate/Value, else 0.
-    field : str
-        Argument name used in error messages.
-    positive : bool
-        Require ``x > 0`` (``x >= 0`` with ``allow_zero``).
-    allow_zero : bool
-        Accept zeros when ``positive``.
-
-    Returns
-    -------
-    value, error : ndarray (float)
-    """
-    if isinstance(x, Estimate | Value):
-        if error is None:
-            error = x.error
-        x = x.value
-    try:
-        v = np.asarray(x, dtype=float)
-        e = np.asarray(0.0 if error is None else error, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"cannot read {x!r} as a number", field=field,
-                         expected="a number or array (SI)") from None
-    e = np.where(np.isnan(e), 0.0, e)
-    if not np.all(np.isfinite(v)):
-        raise InputError("value is NaN or inf", field=field, expected="finite values")
-    if positive:
-        bad = v < 0 if allow_zero else v <= 0
-        if np.any(bad):
-            raise InputError(f"non-positive value {v[bad].ravel()[0]:.4g}",
-                             field=field, expected=f"{field} > 0 (SI)")
-    if np.any(e < 0) or not np.all(np.isfinite(e)):
-        raise InputError("error must be finite and >= 0", field=f"{field}_error",
-                         expected="a standard error >= 0")
-    try:
-        np.broadcast_shapes(v.shape, e.shape)
-    except ValueError:
-        raise InputError(f"error shape {e.shape} does not match value shape {v.shape}",
-                         field=f"{field}_error", expected="matching shapes") from None
-    return v, e
-
-
-def as_scalar(a):
-    """A 0-d array as a float; arrays unchanged (float)."""
-    a = np.asarray(a, dtype=float)
-    return float(a) if a.ndim == 0 else a
-
-
-def propagate_relative(value, *terms) -> np.ndarray:
-    """Error of a product of powers: ``value · sqrt(Σ (p_i e_i / x_i)²)``.
-
-    ``terms`` are ``(x, e, p)`` triples of an independent input, its error and its power.
-    """
-    rel2 = 0.0
-    for x, e, p in terms:
-        rel2 = rel2 + (p * e / x) ** 2
-    return np.abs(value) * np.sqrt(rel2)
-
-
-def broadcast_inputs(*arrays, fields):
-    """``np.broadcast_arrays`` with an :class:`InputError` naming ``fields`` on mismatch."""
-    try:
-        return np.broadcast_arrays(*arrays)
-    except ValueError:
-        shapes = ", ".join(f"{f}{np.shape(a)}" for f, a in zip(fields, arrays, strict=True))
-        raise InputError(f"shapes do not broadcast: {shapes}", field=fields[0],
-                         expected="arrays of equal length or scalars") from None
-
+from ..results import Estimate, Provenance
+from ..uncertainty import (  # noqa: F401  (re-exported: transport's public helpers)
+    as_scalar,
+    broadcast_inputs,
+    propagate_relative,
+    value_and_error,
+)
+from ..units import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE
 
 # --------------------------------------------------------------------------- composition
 
