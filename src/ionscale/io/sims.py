@@ -283,7 +283,8 @@ def read_profile(
         The text file (see the module docstring for the layouts).
     x_column : str or int, optional
         Position column by name or index; default: the first column named like a position
-        (``Depth``, ``x``, a length unit), else a sputter time, else the first column.
+        (``Depth``, ``x``, a length unit), else a sputter time, else the first column. Columns
+        are selected by name in any order (``X,dis`` with ``x_column="dis"``).
     isotopes : sequence of str, dict or str, optional
         Count columns, tracer first: names matched against the header (``("6Li", "7Li")``;
         further isotopes are summed with the second), the columns after the position in
@@ -333,6 +334,10 @@ def read_profile(
     others = [j for j in range(len(table.columns)) if j != xi]
     if table.has_header:
         value_cols = [j for j in others if _position_kind(table.columns[j]) is None]
+        if not value_cols and x_column is not None:
+            # the position was named: the other columns hold values, whatever they are called
+            # (a mole fraction ``X`` beside ``dis``)
+            value_cols = others
     else:
         value_cols = others
     sigma_cols = [j for j in value_cols
@@ -350,7 +355,8 @@ def read_profile(
             layout = "fraction"
         else:
             layout = "counts"
-    if not value_cols and not (layout == "counts" and isinstance(isotopes, Mapping)):
+    if not value_cols and not (layout == "counts" and isinstance(isotopes, Mapping)) \
+            and fraction_column is None:
         raise InputError("the file has a position column but no values", file=file,
                          field="data", expected="a count or fraction column after the position")
 
@@ -400,6 +406,9 @@ def read_profile(
 
     if layout == "fraction":
         fj = _fraction_column(table, value_cols, fraction_column, isotopes, file)
+        if fj == xi:
+            raise InputError("the fraction column is the position column", file=file,
+                             field=x_name, expected="different position and fraction columns")
         frac = table.data[chosen, fj]
         _check_finite(frac, lines, path=file, field=table.columns[fj])
         sigma = None

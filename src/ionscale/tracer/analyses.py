@@ -88,8 +88,13 @@ def fraction_analysis(ctx: AnalysisContext) -> FractionMapResult:
     parameters={
         "model": Param(None, "erfc", "profile model", ("erfc", "thin-film", "exchange")),
         "surface": Param(None, None, "surface position (m), or 'fit'"),
-        "background": Param(None, None, "background fraction, or 'fit'"),
-        "source": Param(None, None, "source fraction, or 'fit'"),
+        "background": Param(None, None, "background fraction, or 'fit' (default: fitted for "
+                                            "count data, 0 for a normalised fraction)"),
+        "source": Param(None, None, "source fraction, or 'fit' (default: fitted for count "
+                                    "data, 1 for a normalised fraction)"),
+        "direction": Param(None, "auto", "where the source was: 'from-far-face' flips the "
+                                         "depth axis; 'auto' refuses a profile rising towards "
+                                         "its end", ("auto", "from-surface", "from-far-face")),
         "weights": Param(None, "sigma", "weights: 'sigma' or 'counts'", ("sigma", "counts")),
         "monte_carlo": Param(None, 0, "Monte-Carlo refits for the errors (0: Jacobian)"),
         **_READ,
@@ -101,7 +106,8 @@ def profile_analysis(ctx: AnalysisContext):
     p = ctx.parameters
     return fit_profile(read_line(ctx, m), model=p["model"], time=_time(ctx, m),
                        surface=p["surface"], background=p["background"], source=p["source"],
-                       weights=p["weights"], monte_carlo=int(p["monte_carlo"]), seed=0)
+                       direction=p["direction"], weights=p["weights"],
+                       monte_carlo=int(p["monte_carlo"]), seed=0)
 
 
 @analysis(

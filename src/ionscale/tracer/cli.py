@@ -1,14 +1,16 @@
-"""``ionscale tracer ...`` commands: fraction, fit, evolve, gb."""
+"""``ionscale tracer ...`` commands: fraction, fit, evolve, gb.
+
+Each command prints its result (summary with status and diagnostics, or ``--json``) and exits
+0, or 1 when the result's status is ``failed`` (2 for bad input, from the top-level command).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 import numpy as np
 
-from ..cli import add_output_options, print_result
+from ..cli_support import add_output_options, print_result
 from ..errors import InputError
 from ..io.text import row_range
 from ..units import parse_quantity
@@ -19,7 +21,20 @@ def _read(args, path):
 
     isotopes = args.isotopes.split(",") if getattr(args, "isotopes", None) else None
     return read_profile(path, x_unit=args.x_unit, rows=row_range(args.rows, field="--rows"),
-                        isotopes=isotopes)
+                        isotopes=isotopes, x_column=_column(args.x_column),
+                        fraction_column=_column(args.fraction_column))
+
+
+def _column(name: str | None) -> str | int | None:
+    """A column option: a name, or a 0-based index given as digits."""
+    if name is None:
+        return None
+    return int(name) if name.strip().isdigit() else name
+
+
+def _exit_code(result) -> int:
+    """1 when the printed result must not be used (status ``failed``), else 0."""
+    return 1 if getattr(result, "status", "ok") == "failed" else 0
 
 
 def _count_map(args: argparse.Namespace):
@@ -46,7 +61,7 @@ def _fraction(args: argparse.Namespace) -> int:
                   "NaN = no counts")
         np.savetxt(args.out, fmap.fraction, fmt="%.6g", header=header)
     print_result(result, args.json, args.plot)
-    return 0
+    return _exit_code(result)
 
 
 def vars_json(args: argparse.Namespace) -> dict:
@@ -59,15 +74,16 @@ def _fit(args: argparse.Namespace) -> int:
     profile = _read(args, args.profile)
 
     def opt(v):
-        if v is None or v == "fit":
+        if v is None or v.strip().lower() == "fit":
             return v
-        return float(v)
+        return v  # a number or a quantity ("2 um"), read by fit_profile with the field named
 
     result = fit_profile(profile, model=args.model, time=args.time, surface=opt(args.surface),
                          background=opt(args.background), source=opt(args.source),
-                         weights=args.weights, monte_carlo=args.monte_carlo, seed=0)
+                         direction=args.direction, weights=args.weights,
+                         monte_carlo=args.monte_carlo, seed=0)
     print_result(result, args.json, args.plot)
-    return 0
+    return _exit_code(result)
 
 
 def _evolve(args: argparse.Namespace) -> int:
@@ -84,7 +100,7 @@ def _evolve(args: argparse.Namespace) -> int:
     result = fit_evolution(before, afters, args.time, smooth=args.smooth, offsets=args.offsets,
                            n_cells=args.n_cells, pad=pad, monte_carlo=args.monte_carlo, seed=0)
     print_result(result, args.json, args.plot)
-    return 0
+    return _exit_code(result)
 
 
 def _gb(args: argparse.Namespace) -> int:
@@ -107,21 +123,8 @@ def _gb(args: argparse.Namespace) -> int:
         gb_width=None if args.gb_width is None else parse_quantity(args.gb_width, "m",
                                                                    field="--gb-width"),
     )
-    if args.json:
-        json.dump(batch.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(batch.summary())
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig = batch.plot().figure
-        fig.savefig(args.plot, dpi=150)
-        plt.close(fig)
-    return 0
+    print_result(batch, args.json, args.plot)
+    return _exit_code(batch)
 
 
 def read_segments(path: str, unit: str = "um"):
@@ -154,6 +157,8 @@ def register(subparsers) -> None:
         p.add_argument("--x-unit", default="um", help="position unit if the header has none")
         p.add_argument("--rows", help="rows to use, 'start:stop' (0-based)")
         p.add_argument("--isotopes", help="count-column isotopes, e.g. 6Li,7Li")
+        p.add_argument("--x-column", help="position column, by name (any order) or 0-based index")
+        p.add_argument("--fraction-column", help="fraction column, by name or 0-based index")
 
     def mapping(p):
         p.add_argument("files", nargs="+", help="count maps: one per isotope, or one file")
@@ -177,6 +182,11 @@ def register(subparsers) -> None:
     p.add_argument("--surface", help="surface position in m, or 'fit'")
     p.add_argument("--background", help="background fraction, or 'fit'")
     p.add_argument("--source", help="source fraction, or 'fit'")
+    p.add_argument("--direction", choices=["auto", "from-surface", "from-far-face"],
+                   default="auto",
+                   help="where the source was: 'from-far-face' flips the depth axis for a "
+                        "profile rising towards its end; 'auto' refuses such a profile "
+                        "(default: %(default)s)")
     p.add_argument("--weights", choices=["sigma", "counts"], default="sigma")
     p.add_argument("--monte-carlo", type=int, default=0, help="Monte-Carlo refits for errors")
     reading(p)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ from scipy.special import erfc, erfcx
 
 from ..errors import FitError, InputError
 from ..fitting import fit_curve
-from ..results import Provenance, Result, Value, new_axes, values_from_fit
+from ..results import Diagnostic, Provenance, Result, Value, new_axes, values_from_fit
 from ..units import parse_quantity
 from .data import Profile
 from .fraction import binomial_sigma
@@ -64,9 +64,32 @@ def _xi(x: np.ndarray, x0: float) -> tuple[np.ndarray, np.ndarray]:
     return np.where(inside, xi, 0.0), inside
 
 
+# The optimiser may probe any positive D (log space): D = 0 after an underflow, or 1e300. The
+# kernels clamp D and √(Dt) to ranges where every expression stays finite, and the Jacobians
+# replace the 0·∞ of their far tails by 0 (the exact limit), so no probe raises or returns NaN.
+_D_MIN, _D_MAX = 1e-300, 1e300
+_S_MIN, _S_MAX = 1e-150, 1e150
+
+
+def _clamp_D(D: float) -> float:
+    D = float(D)
+    return min(max(D, _D_MIN), _D_MAX) if D == D else _D_MIN
+
+
+def _root_Dt(D: float, t: float) -> float:
+    return min(max(math.sqrt(D * t), _S_MIN), _S_MAX)
+
+
+def _finite_columns(*columns) -> np.ndarray:
+    """Stack Jacobian columns, with NaN (0·∞ far in a tail) as 0 and ±∞ as ±1e300."""
+    with np.errstate(all="ignore"):
+        j = np.column_stack(columns)
+    return np.nan_to_num(j, nan=0.0, posinf=1e300, neginf=-1e300)
+
+
 def _erfc_shape(x, D, t, x0):
     xi, inside = _xi(x, x0)
-    s = math.sqrt(D * t)
+    s = _root_Dt(_clamp_D(D), t)
     u = xi / (2.0 * s)
     return erfc(u), u, s, inside
 
@@ -74,12 +97,20 @@ def _erfc_shape(x, D, t, x0):
 def _exchange_shape(x, D, k, t, x0):
     """``C'`` of the exchange model and the pieces its Jacobian needs."""
     xi, inside = _xi(x, x0)
-    s = math.sqrt(D * t)
+    D = _clamp_D(D)
+    s = _root_Dt(D, t)
     u = xi / (2.0 * s)
-    a = k * s / D if math.isfinite(k) else math.inf  # h √(D t)
-    z = u + a
-    eu = np.exp(-(u * u))
-    g = eu * erfcx(z)  # = exp(h ξ + h² D t) erfc(u + h √(D t)), overflow-free
+    k = float(k)
+    if not k > 0:  # k = 0 (or a NaN probe): no uptake
+        a = 0.0
+    elif math.isfinite(k):
+        a = k * s / D  # h √(D t); overflows to inf for a huge k, which is the erfc limit
+    else:
+        a = math.inf
+    with np.errstate(all="ignore"):
+        z = u + a
+        eu = np.exp(-(u * u))
+        g = eu * erfcx(z)  # = exp(h ξ + h² D t) erfc(u + h √(D t)), overflow-free
     f = erfc(u) - g if a > 0 else np.zeros_like(u)  # k = 0: no uptake, exactly
     return f, u, a, z, eu, g, s, inside
 
@@ -91,27 +122,34 @@ def _erfc_model(x, D, x0, C_s, C_bg, *, t):
 
 def _erfc_jac(x, D, x0, C_s, C_bg, *, t):
     f, u, s, inside = _erfc_shape(x, D, t, x0)
+    D = _clamp_D(D)
     dfdu = -_TWO_OVER_SQRT_PI * np.exp(-(u * u))
     amp = C_s - C_bg
-    d_D = amp * dfdu * (-u / (2.0 * D))
-    d_x0 = np.where(inside, amp * dfdu * (-1.0 / (2.0 * s)), 0.0)
-    return np.column_stack([d_D, d_x0, f, 1.0 - f])
+    with np.errstate(all="ignore"):
+        d_D = amp * dfdu * (-u / (2.0 * D))
+        d_x0 = np.where(inside, amp * dfdu * (-1.0 / (2.0 * s)), 0.0)
+    return _finite_columns(d_D, d_x0, f, 1.0 - f)
 
 
 def _thin_film_model(x, D, M, x0, C_bg, *, t):
     xi, _ = _xi(x, x0)
-    return C_bg + M / math.sqrt(math.pi * D * t) * np.exp(-(xi * xi) / (4.0 * D * t))
+    s = _root_Dt(_clamp_D(D), t)
+    u = xi / (2.0 * s)
+    with np.errstate(all="ignore"):
+        return C_bg + M / (math.sqrt(math.pi) * s) * np.exp(-(u * u))
 
 
 def _thin_film_jac(x, D, M, x0, C_bg, *, t):
     xi, inside = _xi(x, x0)
-    s = math.sqrt(D * t)
+    D = _clamp_D(D)
+    s = _root_Dt(D, t)
     u = xi / (2.0 * s)
-    shape = np.exp(-(u * u)) / (math.sqrt(math.pi) * s)
-    gauss = M * shape
-    d_D = gauss * (u * u - 0.5) / D
-    d_x0 = np.where(inside, gauss * u / s, 0.0)
-    return np.column_stack([d_D, shape, d_x0, np.ones_like(shape)])
+    with np.errstate(all="ignore"):
+        shape = np.exp(-(u * u)) / (math.sqrt(math.pi) * s)
+        gauss = M * shape
+        d_D = gauss * (u * u - 0.5) / D
+        d_x0 = np.where(inside, gauss * u / s, 0.0)
+    return _finite_columns(d_D, shape, d_x0, np.ones_like(shape))
 
 
 def _exchange_model(x, D, k, x0, C_s, C_bg, *, t):
@@ -121,16 +159,20 @@ def _exchange_model(x, D, k, x0, C_s, C_bg, *, t):
 
 def _exchange_jac(x, D, k, x0, C_s, C_bg, *, t):
     f, u, a, z, eu, g, s, inside = _exchange_shape(x, D, k, t, x0)
+    D = _clamp_D(D)
     # ∂C'/∂u = −2 a g ;  ∂C'/∂a = −(2 z g − 2/√π e^{−u²})
-    with np.errstate(invalid="ignore"):
+    with np.errstate(all="ignore"):
+        # erfcx(z) → 1/(z √π) for z → ∞: z g and a g tend to e^{−u²}/√π (k → ∞ is erfc)
         zg = np.where(np.isinf(z), eu / math.sqrt(math.pi), z * g)
-    dfdu = -2.0 * a * g
-    dfda = -(2.0 * zg - _TWO_OVER_SQRT_PI * eu)
-    amp = C_s - C_bg
-    d_D = amp * (dfdu * (-u / (2.0 * D)) + dfda * (-a / (2.0 * D)))
-    d_k = amp * dfda * (s / D)
-    d_x0 = np.where(inside, amp * dfdu * (-1.0 / (2.0 * s)), 0.0)
-    return np.column_stack([d_D, d_k, d_x0, f, 1.0 - f])
+        ag = np.where(np.isinf(z), eu / math.sqrt(math.pi), a * g)
+        dfdu = -2.0 * ag
+        dfda = -(2.0 * zg - _TWO_OVER_SQRT_PI * eu)
+        amp = C_s - C_bg
+        via_a = np.where(np.isinf(z), 0.0, dfda * (-a / (2.0 * D)))  # a ∂C'/∂a → 0
+        d_D = amp * (dfdu * (-u / (2.0 * D)) + via_a)
+        d_k = np.where(np.isinf(z), 0.0, amp * dfda * (s / D))
+        d_x0 = np.where(inside, amp * dfdu * (-1.0 / (2.0 * s)), 0.0)
+    return _finite_columns(d_D, d_k, d_x0, f, 1.0 - f)
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,7 +426,8 @@ class ProfileFit(Result):
     Attributes
     ----------
     x : ndarray
-        Positions of the profile, m (all points, used or not).
+        Positions of the profile, m (all points, used or not); for a profile fitted from the
+        far face, the depth from that face (``far_face_at − x`` of the measured coordinate).
     fraction : ndarray
         Measured fraction at ``x``.
     sigma : ndarray or None
@@ -399,6 +442,13 @@ class ProfileFit(Result):
         Every model parameter (free and fixed), SI.
     x_fit, y_fit : ndarray
         The fitted model on a dense grid, m and fraction.
+    fixed_values : dict
+        Parameters held fixed, with their values (SI).
+    fixed_by : dict
+        For each fixed parameter, ``"default"`` (the software chose it) or ``"given"``.
+    far_face_at : float or None
+        Position of the far face in the measured coordinate, m, when the profile was fitted
+        from the far face (``direction="from-far-face"``); None otherwise.
     """
 
     x: np.ndarray
@@ -410,6 +460,31 @@ class ProfileFit(Result):
     parameters: Mapping[str, float]
     x_fit: np.ndarray
     y_fit: np.ndarray
+    fixed_values: Mapping[str, float] = field(default_factory=dict)
+    fixed_by: Mapping[str, str] = field(default_factory=dict)
+    far_face_at: float | None = None
+
+    def fixed_line(self) -> str:
+        """``"fixed: C_s = 1 (default), x₀ = 0 µm (given)"``, or "" when nothing was fixed."""
+        items = []
+        for name, value in self.fixed_values.items():
+            shown = Value(name, value, 0.0, UNITS.get(name, ""), SYMBOLS.get(name)).field()
+            unit = f" {shown[2]}" if shown[2] else ""
+            items.append(f"{SYMBOLS.get(name, name)} = {shown[0]:g}{unit} "
+                         f"({self.fixed_by.get(name, 'given')})")
+        return "fixed: " + ", ".join(items) if items else ""
+
+    def summary(self) -> str:
+        """The base summary with the fixed values and the fit direction after the fit line."""
+        lines = super().summary().split("\n")
+        extra = []
+        if self.fixed_values:
+            extra.append(f"  {self.fixed_line()}")
+        if self.far_face_at is not None:
+            extra.append(f"  depth measured from the far face at x = "
+                         f"{self.far_face_at * 1e6:.6g} µm (direction from-far-face)")
+        at = 1 + len(self.values) + (1 if self.fit is not None else 0)
+        return "\n".join(lines[:at] + extra + lines[at:])
 
     def predict(self, x) -> np.ndarray:
         """The fitted model at positions ``x`` (m)."""
@@ -627,6 +702,152 @@ def _reweighted_fit(fit, model_fn, jac_fn, x, y, total, fixed, log, monte_carlo,
     return fit, sigma
 
 
+# --------------------------------------------------------------------------------------------
+# input checks, direction, what the data can measure
+# --------------------------------------------------------------------------------------------
+
+#: Values of ``direction`` (:func:`fit_profile`).
+DIRECTIONS = ("auto", "from-surface", "from-far-face")
+_DIRECTION_ALIASES = {"auto": "auto", "from-surface": "from-surface", "surface": "from-surface",
+                      "from-far-face": "from-far-face", "far-face": "from-far-face",
+                      "reverse": "from-far-face", "reversed": "from-far-face"}
+
+#: Plausible span of a profile's positions, m: from 0.1 nm (a few SIMS depth steps) to 1 m.
+SPAN_RANGE = (1e-10, 1.0)
+#: Plausible isotope fractions (raw in [0, 1]; normalised ones scatter a little outside).
+FRACTION_RANGE = (-1.0, 2.0)
+
+
+def _direction(value) -> str:
+    key = _DIRECTION_ALIASES.get(str(value).strip().lower().replace("_", "-"))
+    if key is None:
+        raise InputError(f"direction = {value!r}", field="direction",
+                         expected="'auto', 'from-surface' or 'from-far-face'")
+    return key
+
+
+def _check_profile_values(profile: Profile) -> None:
+    """Positions finite; fractions finite or NaN (a masked point), never ±∞."""
+    x = np.asarray(profile.x, dtype=float)
+    y = np.asarray(profile.fraction, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise InputError("x and fraction differ in shape", file=profile.source, field="profile",
+                         expected="1D arrays of equal length")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"position {k} is {x[k]}", file=profile.source, field="x",
+                         expected="finite positions in m")
+    bad = np.isinf(y)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"fraction {k} is {y[k]}", file=profile.source, field="fraction",
+                         expected="finite isotope fractions (NaN marks a point without counts)")
+
+
+def _check_used(profile: Profile, x: np.ndarray, y: np.ndarray) -> None:
+    """The fitted points must look like a profile: a sensible span, fractions near [0, 1]."""
+    span = float(np.ptp(x))
+    lo, hi = SPAN_RANGE
+    if not lo <= span <= hi:
+        raise InputError(f"the positions span {span:.3g} m", file=profile.source, field="x",
+                         expected=f"a profile spanning {lo:g} m to {hi:g} m (positions in "
+                                  "metres; check the position unit)")
+    lo, hi = FRACTION_RANGE
+    bad = (y < lo) | (y > hi)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"fraction {y[k]:.3g} at x = {x[k]:.3g} m is not an isotope fraction",
+                         file=profile.source, field="fraction",
+                         expected=f"fractions between 0 and 1 (normalised ones within "
+                                  f"[{lo:g}, {hi:g}]), not percent or counts")
+
+
+def _rises_to_far_end(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the profile clearly rises towards its far end (the source is at the far face).
+
+    The median of the deepest tenth must exceed that of the shallowest tenth by half the range
+    of the (smoothed) profile and by five standard errors of the point-to-point noise.
+    """
+    n = y.size
+    if n < 6:
+        return False
+    m = max(3, n // 10)
+    head, tail = float(np.median(y[:m])), float(np.median(y[-m:]))
+    ys = _smooth(y, max(1, min(9, n // 20)))
+    spread = float(np.max(ys) - np.min(ys))
+    noise = 1.4826 * float(np.median(np.abs(np.diff(y)))) / math.sqrt(2.0)
+    rise = tail - head
+    return rise > 0.5 * spread and rise > 5.0 * noise / math.sqrt(m) and rise > 0
+
+
+def _flip(profile: Profile, x_ref: float) -> Profile:
+    """The profile seen from its far end: depth ``x_ref − x``, increasing."""
+    rev = slice(None, None, -1)
+    return Profile(
+        x=x_ref - np.asarray(profile.x, dtype=float)[rev],
+        fraction=np.asarray(profile.fraction, dtype=float)[rev],
+        sigma=None if profile.sigma is None else np.asarray(profile.sigma, dtype=float)[rev],
+        counts=None if profile.counts is None else {
+            k: np.asarray(v)[rev] for k, v in profile.counts.items()},
+        source=profile.source,
+        metadata={**dict(profile.metadata), "direction": "from-far-face", "far_face_at": x_ref},
+    )
+
+
+def _fmt_length(x: float) -> str:
+    return f"{x * 1e6:.3g} µm"
+
+
+def _measurable(fit, t: float, x: np.ndarray, x0: float) -> tuple[Diagnostic, ...]:
+    """``unmeasurable`` when √(D t) is below the first depth step or beyond the profile, or
+    when a rate (D, k, M) has a standard error larger than itself (only a bound is known).
+
+    A D of zero or with an infinite error is no measurement at all: that one is ``failed``.
+    """
+    out = []
+    D, sD = fit.value("D"), fit.error("D")
+    if math.isfinite(D) and x.size >= 2:
+        root = math.sqrt(max(D, 0.0) * t)
+        step = float(x[1] - x[0])
+        depth = float(x[-1] - min(x0, x[0])) if math.isfinite(x0) else float(x[-1] - x[0])
+        why = None
+        if root < step:
+            why = (f"is shorter than the first depth step ({_fmt_length(step)}): the profile "
+                   "does not resolve it, D* is at most an upper bound")
+        elif root > depth:
+            why = (f"is longer than the profile ({_fmt_length(depth)} deep): the data do not "
+                   "reach the end of the diffusion profile, D* is at most a lower bound")
+        if why:
+            severity = "failed" if not (D > 0 and math.isfinite(sD)) else None
+            out.append(Diagnostic("unmeasurable", f"the diffusion length √(D t) = "
+                                  f"{_fmt_length(root)} {why}", severity, fields=("D", "L")))
+    for name in ("D", "k", "M"):
+        if name not in fit.names or not fit.free[fit.index(name)]:
+            continue
+        v, e = fit.value(name), fit.error(name)
+        if math.isfinite(v) and math.isfinite(e) and e > abs(v):
+            out.append(Diagnostic(
+                "unmeasurable", f"{SYMBOLS[name]} is not measured by these data: its standard "
+                f"error exceeds its value ({v:.3g} ± {e:.3g} {UNITS[name]}), so at most a bound "
+                "is known", fields=(name,)))
+    return tuple(out)
+
+
+def _fixed_choice(defaults: Mapping[str, Any]) -> tuple[Diagnostic, ...]:
+    """A diagnostic naming the fractions the software fixed on its own."""
+    chosen = {n: defaults[n] for n in ("C_s", "C_bg") if defaults.get(n, "fit") != "fit"}
+    if not chosen:
+        return ()
+    which = " and ".join(f"{SYMBOLS[n]} = {v:g}" for n, v in chosen.items())
+    one = len(chosen) == 1
+    return (Diagnostic(
+        "fixed-choice",
+        f"{which} {'was' if one else 'were'} fixed by default (a normalised fraction "
+        f"assumed), not fitted, and D* depends on {'it' if one else 'them'}: give source= / "
+        "background= (--source / --background), a value or 'fit'", fields=tuple(chosen)),)
+
+
 def fit_profile(
     profile: Profile,
     *,
@@ -638,6 +859,7 @@ def fit_profile(
     surface: float | str | None = None,
     background: float | str | None = None,
     source: float | str | None = None,
+    direction: str = "auto",
     weights: str = "sigma",
     monte_carlo: int = 0,
     seed: int | np.random.Generator | None = None,
@@ -649,7 +871,8 @@ def fit_profile(
     profile : Profile
         Positions in m and isotope fractions (raw ``C`` or normalised ``C'``). Its ``sigma``
         are used as absolute weights when present; otherwise every point weighs the same and
-        the covariance is scaled by the reduced χ². NaN points are skipped.
+        the covariance is scaled by the reduced χ². NaN points are skipped. Positions must be
+        finite and span 0.1 nm to 1 m, fractions lie within [−1, 2] (else InputError).
     model : str
         ``"erfc"`` (constant source), ``"thin-film"`` or ``"exchange"`` (surface exchange,
         fits ``k*`` too).
@@ -661,15 +884,26 @@ def fit_profile(
     fixed : iterable of str
         Parameters held at their ``p0`` value (e.g. ``fixed=("k",)`` with ``p0={"k": ...}``).
     fit_range : (float or None, float or None), optional
-        Only points with ``lo ≤ x ≤ hi`` (m) are fitted.
+        Only points with ``lo ≤ x ≤ hi`` (m, measured coordinate) are fitted.
     surface : float, str or None
         Position ``x0`` of the surface, m. ``None``: 0, fixed. A number (or ``"2 um"``): fixed
         there. ``"fit"``: fitted. With a fixed surface, points with ``x < x0`` are left out.
+        With ``direction="from-far-face"`` a number is the far face's position in the measured
+        coordinate (default: the last point), and ``x0`` is a depth from it.
     background : float, "fit" or None
-        Background fraction ``C_bg``. ``None``: 0 (normalised data), fixed; ``"fit"``: fitted
-        (starting from the median of the deepest points).
+        Background fraction ``C_bg``. ``None``: fitted for a profile with counts (a raw
+        fraction), else 0 (a normalised fraction), fixed, with a ``fixed-choice`` diagnostic.
+        A number: fixed there. ``"fit"``: fitted (starting from the median of the deepest
+        points).
     source : float, "fit" or None
-        Source fraction ``C_s`` (erfc and exchange only). ``None``: 1 (normalised), fixed.
+        Source fraction ``C_s`` (erfc and exchange only). ``None``: fitted for a profile with
+        counts, else 1 (normalised), fixed, with a ``fixed-choice`` diagnostic.
+    direction : {"auto", "from-surface", "from-far-face"}
+        Where the source was. ``"from-surface"``: at ``x = x0``, the start of the profile.
+        ``"from-far-face"``: at the far end; the depth axis is flipped (depth = far face − x,
+        the fit and the result use that depth). ``"auto"``: from the surface, but a profile
+        that clearly rises towards its far end is refused (InputError naming ``direction``)
+        rather than fitted into a meaningless D.
     weights : {"sigma", "counts"}
         ``"sigma"``: the profile's ``sigma`` (unit weights when it has none). ``"counts"``:
         binomial maximum likelihood for a raw fraction ``C = I_t / N`` with known counts
@@ -689,12 +923,17 @@ def fit_profile(
     ProfileFit
         Values ``"D"`` (D*, m² s⁻¹), ``"k"`` (k*, m s⁻¹, exchange), ``"M"`` (m, thin film),
         ``"x0"``, ``"C_s"``, ``"C_bg"`` when fitted, and ``"L"`` = √(2 D t) (m), all with
-        standard errors.
+        standard errors. Diagnostics add ``unmeasurable`` when √(D t) is shorter than the
+        first depth step or longer than the profile, and ``fixed-choice`` when a fraction was
+        fixed by default. ``provenance.parameters`` records ``fixed_values``, ``defaults``
+        and ``direction``; :meth:`ProfileFit.summary` lists the fixed values.
 
     Raises
     ------
     InputError
-        Bad model name, non-positive time, unknown parameter names, or too few points.
+        Bad model name, non-positive time, unknown parameter names, too few points, absurd
+        positions or fractions, or a profile rising towards its far end with
+        ``direction="auto"``.
     FitError
         The least-squares fit failed.
 
@@ -702,7 +941,7 @@ def fit_profile(
     --------
     >>> x = np.linspace(0, 20e-6, 60)
     >>> prof = Profile(x=x, fraction=surface_exchange(x, 1e-14, 1e-10, 3600.0))
-    >>> fit = fit_profile(prof, model="exchange", time="1 h")
+    >>> fit = fit_profile(prof, model="exchange", time="1 h", source=1.0, background=0.0)
     >>> f"{fit['D'].value:.3e}", f"{fit['k'].value:.3e}"
     ('1.000e-14', '1.000e-10')
     """
@@ -710,6 +949,7 @@ def fit_profile(
         raise InputError(f"got {type(profile).__name__}", field="profile",
                          expected="an ionscale.tracer.data.Profile")
     spec = _resolve_model(model)
+    direction = _direction(direction)
     t = parse_quantity(time, "s", field="time", file=profile.source)
     if not (math.isfinite(t) and t > 0):
         raise InputError(f"time = {time!r} is not positive", field="time",
@@ -719,6 +959,14 @@ def fit_profile(
     if unknown:
         raise InputError(f"unknown parameter(s) {sorted(unknown)} for model {spec.name!r}",
                          field="p0", expected=f"names among {list(spec.params)}")
+    for name, value in p0.items():
+        try:
+            ok = math.isfinite(float(value))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(f"p0[{name!r}] = {value!r}", field="p0",
+                             expected="finite numbers (SI)")
     fixed = set(fixed)
     unknown = fixed - set(spec.params)
     if unknown:
@@ -734,15 +982,50 @@ def fit_profile(
     if source is not None and spec.name == "thin-film":
         raise InputError("a thin-film profile has no source fraction", field="source",
                          expected="None for model 'thin-film' (M sets the amount)")
+    _check_profile_values(profile)
+    if fit_range is not None:
+        try:
+            lo, hi = fit_range
+        except (TypeError, ValueError):
+            raise InputError(f"fit_range = {fit_range!r}", field="fit_range",
+                             expected="(lo, hi) in m; either may be None") from None
+        lo = -np.inf if lo is None else parse_quantity(lo, "m", field="fit_range")
+        hi = np.inf if hi is None else parse_quantity(hi, "m", field="fit_range")
+        if not lo < hi:
+            raise InputError(f"fit_range {fit_range!r} is empty", field="fit_range",
+                             expected="lo < hi")
+    else:
+        lo, hi = -np.inf, np.inf
 
-    # surface / background / source: known (fixed) or fitted
+    # the far face: flip the depth axis (the far face's position plays the surface's role)
+    far_face_at = None
+    if direction == "from-far-face":
+        surface_value, surface_free = _option(surface, "surface", math.nan)
+        if len(profile) == 0:
+            raise InputError("the profile is empty", file=profile.source, field="profile",
+                             expected="at least one point")
+        far_face_at = (float(surface_value) if not surface_free and surface is not None
+                       else float(np.max(profile.x)))
+        profile = _flip(profile, far_face_at)
+        lo, hi = far_face_at - hi, far_face_at - lo
+        if surface is not None and not surface_free:
+            surface = 0.0
+
+    # surface / background / source: known (fixed) or fitted; a default is recorded
+    has_counts = bool(profile.counts)
     start: dict[str, float] = {}
     free_opts: set[str] = set()
+    defaults: dict[str, Any] = {}
+    given: dict[str, float] = {}
     options = {"x0": ("surface", surface, 0.0), "C_bg": ("background", background, 0.0),
                "C_s": ("source", source, 1.0)}
     for name, (opt, raw, default) in options.items():
         if name not in spec.params:
             continue
+        if raw is None and name not in fixed and name not in p0 and has_counts \
+                and name in ("C_s", "C_bg"):
+            raw = "fit"  # a raw fraction from counts: its source and background are unknown
+            defaults[name] = "fit"
         value, is_free = _option(raw, opt, default)
         if is_free and name not in fixed:
             free_opts.add(name)
@@ -751,6 +1034,10 @@ def fit_profile(
             raise InputError(f"{name} given both as {opt}= and in p0", field="p0",
                              expected=f"{name} in one place only")
         start[name] = float(p0.get(name, value if value is not None else default))
+        if raw is None and name not in p0:
+            defaults[name] = start[name]
+        else:
+            given[name] = start[name]
         fixed.add(name)
     for name in free_opts:
         if name in p0:
@@ -767,22 +1054,7 @@ def fit_profile(
     x_all = np.asarray(profile.x, dtype=float)
     y_all = np.asarray(profile.fraction, dtype=float)
     s_all = None if profile.sigma is None else np.asarray(profile.sigma, dtype=float)
-    if x_all.shape != y_all.shape or x_all.ndim != 1:
-        raise InputError("x and fraction differ in shape", field="profile",
-                         expected="1D arrays of equal length")
-    used = profile.valid() & np.isfinite(x_all)
-    if fit_range is not None:
-        try:
-            lo, hi = fit_range
-        except (TypeError, ValueError):
-            raise InputError(f"fit_range = {fit_range!r}", field="fit_range",
-                             expected="(lo, hi) in m; either may be None") from None
-        lo = -np.inf if lo is None else parse_quantity(lo, "m", field="fit_range")
-        hi = np.inf if hi is None else parse_quantity(hi, "m", field="fit_range")
-        if not lo < hi:
-            raise InputError(f"fit_range {fit_range!r} is empty", field="fit_range",
-                             expected="lo < hi")
-        used &= (x_all >= lo) & (x_all <= hi)
+    used = profile.valid() & (x_all >= lo) & (x_all <= hi)
     if "x0" in fixed:
         used &= x_all >= start["x0"]
     n_free = len([n for n in spec.params if n not in fixed])
@@ -792,6 +1064,14 @@ def fit_profile(
                          "with a degree of freedom left", file=profile.source, field="profile",
                          expected=f"at least {n_free + 1} finite points in the fit range")
     x, y = x_all[used], y_all[used]
+    _check_used(profile, x, y)
+    if direction == "auto" and _rises_to_far_end(x, y):
+        raise InputError(
+            "the fraction rises towards the far end of the profile: the source was at the "
+            "other face (a profile measured from the far face), which the models cannot fit "
+            "as it is", file=profile.source, field="direction",
+            expected="direction='from-far-face' (CLI --direction from-far-face) to flip the "
+                     "depth axis, or direction='from-surface' to fit it as it is")
     sigma = None if s_all is None else s_all[used]
     total = None
     if weights == "counts":
@@ -813,17 +1093,26 @@ def fit_profile(
         return spec.jacobian(xx, **p, t=t)
 
     log = tuple(n for n in spec.log if n not in fixed)
-    fit = fit_curve(model_fn, x, y, p_init, sigma=sigma, fixed=tuple(fixed), log=log,
-                    jacobian=jac_fn, monte_carlo=0 if total is not None else monte_carlo,
-                    seed=seed)
-    if total is not None:
-        fit, sigma = _reweighted_fit(fit, model_fn, jac_fn, x, y, total, tuple(fixed), log,
-                                     monte_carlo, seed)
+    try:
+        fit = fit_curve(model_fn, x, y, p_init, sigma=sigma, fixed=tuple(fixed), log=log,
+                        jacobian=jac_fn, monte_carlo=0 if total is not None else monte_carlo,
+                        seed=seed)
+        if total is not None:
+            fit, sigma = _reweighted_fit(fit, model_fn, jac_fn, x, y, total, tuple(fixed),
+                                         log, monte_carlo, seed)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        # the optimiser ran to where the model is degenerate (D → 0, k → ∞, ...): no numbers
+        raise FitError(
+            f"the {spec.name} fit diverged ({type(exc).__name__}: {exc}); the model does not "
+            "describe these data with the parameters left free: fix some of them (source=, "
+            "background=, surface=) or check the direction, time and position unit") from None
 
     values = values_from_fit(fit, UNITS, SYMBOLS)
     D, sD = fit.value("D"), fit.error("D")
-    values["L"] = Value("L", diffusion_length(D, t), diffusion_length_error(D, sD, t), "m",
-                        SYMBOLS["L"])
+    with np.errstate(all="ignore"):
+        L, sL = (diffusion_length(D, t), diffusion_length_error(D, sD, t)) if D >= 0 \
+            else (math.nan, math.nan)
+    values["L"] = Value("L", L, sL, "m", SYMBOLS["L"])
     params = fit.params
     span = float(x[-1] - x[0]) if x.size > 1 else 1e-6
     x0 = params["x0"]
@@ -831,21 +1120,32 @@ def fit_profile(
     x_fit = np.linspace(x_lo, float(x[-1]), 400)
     y_fit = spec.model(x_fit, **params, t=t)
     files = [profile.source] if profile.source and os.path.isfile(profile.source) else []
+    fixed_values = {n: float(params[n]) for n in spec.params if n in fixed}
     parameters: dict[str, Any] = {
         "model": spec.name, "time_s": t, "fixed": sorted(fixed), "fit_range": fit_range,
         "n_points": n_used,
         "weights": weights if weights == "counts" or sigma is not None else "unit",
         "monte_carlo": int(monte_carlo), "initial": p_init,
+        "fixed_values": fixed_values, "defaults": defaults,
+        "direction": "from-far-face" if far_face_at is not None else "from-surface",
     }
+    if far_face_at is not None:
+        parameters["far_face_at"] = far_face_at
     if profile.source and not files:
         parameters["source"] = profile.source
+    diagnostics = (*_measurable(fit, t, x, x0), *_fixed_choice(defaults))
     return ProfileFit(
         values=values,
         provenance=Provenance.build(f"tracer.profile.{spec.name}", files, parameters),
         fit=fit,
         title=f"{spec.title}, t = {t:g} s"
+        + (" from the far face" if far_face_at is not None else "")
         + (f" ({os.path.basename(profile.source)})" if profile.source else ""),
+        diagnostics=diagnostics,
         x=x_all, fraction=y_all, sigma=s_all if total is None else _scatter(sigma, used),
         used=used, model_name=spec.name, time=t,
         parameters=params, x_fit=x_fit, y_fit=y_fit,
+        fixed_values=fixed_values,
+        fixed_by={n: ("default" if n in defaults else "given") for n in fixed_values},
+        far_face_at=far_face_at,
     )
