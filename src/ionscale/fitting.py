@@ -290,7 +290,7 @@ def fit_residuals(
             bounds=(lo_q, hi_q) if bounded else (-np.inf, np.inf),
             method="trf" if bounded else "lm", x_scale=1.0, max_nfev=max_nfev,
         )
-    except ValueError as exc:
+    except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"optimiser failed: {exc}") from exc
     p_best = to_p(sol.x)
     if not np.all(np.isfinite(p_best)):

@@ -411,10 +411,16 @@ class Result:
         lines += [f"  {v}" for v in self.values.values()]
         if self.fit is not None:
             q = self.fit.quality()
-            lines.append(
-                f"  fit: χ²_red = {q['reduced_chi2']:.3g} (χ² = {q['chi2']:.4g}, "
-                f"{q['n_points']} points, {q['dof']} dof), AIC = {q['aic']:.4g}, "
-                f"errors: {self.fit.error_method}")
+            if self.fit.absolute_sigma:
+                lines.append(
+                    f"  fit: χ²_red = {q['reduced_chi2']:.3g} (χ² = {q['chi2']:.4g}, "
+                    f"{q['n_points']} points, {q['dof']} dof), AIC = {q['aic']:.4g}, "
+                    f"errors: {self.fit.error_method}")
+            else:  # without σ, χ² has no absolute meaning: it only scales the errors
+                lines.append(
+                    f"  fit: no σ given: unit weights, the errors ({self.fit.error_method}) "
+                    "were scaled from the residuals (χ² is not a goodness of fit); "
+                    f"{q['n_points']} points, {q['dof']} dof")
         for f in self.provenance.inputs:
             lines.append(f"  input: {f.path} (sha256 {f.sha256[:12]}…)")
         lines += [f"  {d}" for d in self.diagnostics]

@@ -192,3 +192,38 @@ def test_no_nucleus_and_echo_condition():
     with pytest.raises(InputError) as exc:
         b_from_waveform([0, 1e-3, 2e-3], [1.0, 1.0, 1.0], "1H")
     assert exc.value.field == "g_eff"
+
+
+# ------------------------------------------------------------------------------------------
+# issue 9: Bruker gradient shapes by name (SMSQ10.100, SINE.100, RECT.1)
+# ------------------------------------------------------------------------------------------
+
+
+def test_bruker_shape_names():
+    assert pulse_shape_factors("SMSQ10.100")[0] == pytest.approx(0.9, rel=1e-14)
+    assert pulse_shape_factors("smsq")[0] == pytest.approx(0.9, rel=1e-14)
+    assert pulse_shape_factors("SMSQ20.64")[0] == pytest.approx(0.8, rel=1e-14)
+    assert pulse_shape_factors("SINE.100") == pytest.approx(pulse_shape_factors("sine"),
+                                                            rel=1e-14)
+    assert pulse_shape_factors("RECT.1") == pytest.approx((1.0, 1 / 3), rel=1e-14)
+    with pytest.raises(InputError) as exc:
+        pulse_shape_factors("WURST.1000")
+    assert exc.value.field == "shape"
+
+
+@pytest.mark.parametrize("sequence,tau", [("spin-echo", None), ("bipolar", 2e-4)])
+def test_smoothed_square_closed_form_matches_numerical(sequence, tau):
+    args = (1.3, 2e-3, 0.05)
+    closed = b_value(*args, "7Li", shape="SMSQ10.100", sequence=sequence, tau=tau)
+    ref = numerical(*args, n=40001, shape="SMSQ10.100", sequence=sequence, tau=tau)
+    assert ref == pytest.approx(closed, rel=1e-8)
+    # σ² ≈ 0.81 of the rectangle (the diffusion time differs slightly as well)
+    rect = b_value(*args, "7Li", sequence=sequence, tau=tau)
+    assert closed / rect == pytest.approx(0.81, rel=0.01)
+    # a sampled copy of the lobe gives the same b
+    t = np.linspace(0.0, 1.0, 20001)
+    e = 0.1
+    s = np.where(t < e, np.sin(np.pi * t / (2 * e)) ** 2,
+                 np.where(t > 1 - e, np.sin(np.pi * (1 - t) / (2 * e)) ** 2, 1.0))
+    sampled = b_value(*args, "7Li", shape=s, sequence=sequence, tau=tau)
+    assert sampled == pytest.approx(closed, rel=1e-7)

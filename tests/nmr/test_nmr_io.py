@@ -347,7 +347,8 @@ def _write_jcamp(path: Path, params: dict) -> None:
         elif isinstance(value, list):
             lines.append(f"##${key}= (0..{len(value) - 1})")
             for k in range(0, len(value), 8):
-                lines.append(" ".join(str(v) for v in value[k:k + 8]))
+                lines.append(" ".join(f"<{v}>" if isinstance(v, str) else str(v)
+                                      for v in value[k:k + 8]))
         else:
             lines.append(f"##${key}= {value}")
     lines.append("##END=")
@@ -362,7 +363,7 @@ T2STAR = 5e-3  # s
 
 def _write_bruker(root: Path, *, g_gcm, td=1900, dtypa=0, grpdly=0, noise=0.0, seed=0,
                   amp=2e6, pulprog="ledbpgp2s", files=("acqus", "acqu2s", "difflist", "ser"),
-                  rows=None, phase=0.7) -> Path:
+                  rows=None, phase=0.7, acq_extra=None, b_true=None, title=None) -> Path:
     d = root / "12"
     d.mkdir(parents=True)
     g_gcm = np.asarray(g_gcm, dtype=float)
@@ -377,15 +378,19 @@ def _write_bruker(root: Path, *, g_gcm, td=1900, dtypa=0, grpdly=0, noise=0.0, s
              "DTYPA": dtypa, "GRPDLY": grpdly, "NUC1": "7Li", "O1": 0, "P": P,
              "PULPROG": pulprog, "SFO1": BF1, "SW_h": SW, "TD": td, "TE": 393.0,
              "GPZ": [0] * 6 + [100] + [0] * 25}
+    acqus.update(acq_extra or {})
     if "acqus" in files:
         _write_jcamp(d / "acqus", acqus)
+    if title is not None:
+        (d / "pdata" / "1").mkdir(parents=True)
+        (d / "pdata" / "1" / "title").write_text(title)
     if "acqu2s" in files:
         _write_jcamp(d / "acqu2s", {"NUC1": "off", "TD": nrows, "SW_h": 1, "SFO1": BF1})
     if "difflist" in files:
         (d / "difflist").write_text("".join(f"{g:.6f}\n" for g in g_gcm))
     n = td // 2
     t = np.arange(n) / SW
-    b = b_hand(g_gcm * 0.01, 2e-3, 0.1)
+    b = b_hand(g_gcm * 0.01, 2e-3, 0.1) if b_true is None else np.asarray(b_true)
     rng = np.random.default_rng(seed)
     block = 256 if dtypa == 0 else 128
     stored = int(math.ceil(td / block) * block)
@@ -416,7 +421,11 @@ def test_bruker_pfg_decay(tmp_path, dtypa):
     data = read_bruker_pfg(d, region=(-2, 8))
     assert sha(d) == before
     b = b_hand(G_LIST * 0.01, 2e-3, 0.1)
-    np.testing.assert_allclose(data.b, b, rtol=1e-10)
+    # bipolar pairs with a gap τ = D16 + P2 (P2 = 0 here: taken as 2·P1 = 7 µs)
+    tau = 7e-6
+    np.testing.assert_allclose(data.b, b * (0.1 - 2e-3 / 3 - tau / 2) / (0.1 - 2e-3 / 3),
+                               rtol=1e-10)
+    assert data.metadata["tau_s"] == pytest.approx(tau, rel=1e-12)
     np.testing.assert_allclose(data.gradient, G_LIST * 0.01, rtol=1e-12)
     assert data.delta == pytest.approx(2e-3, rel=1e-12, abs=0)
     assert data.Delta == pytest.approx(0.1, rel=1e-12, abs=0)
@@ -545,3 +554,385 @@ def test_bruker_pfg_bad_input(tmp_path):
     (d / "ser").write_bytes(raw[:-100])
     with pytest.raises(InputError, match="whole number"):
         read_bruker_pfg(d)
+
+
+# ------------------------------------------------------------------------------------------
+# issue 9: gradient shape, sequence and bipolar gap of Bruker data sets; δ without P30
+# ------------------------------------------------------------------------------------------
+
+
+def _smsq_lobe(t, L, frac=0.1):
+    """Bruker SMSQ10.100 modelled as a square with raised-cosine edges over 10 % each end."""
+    e = frac * L
+    s = np.ones_like(t)
+    rise = t < e
+    s[rise] = np.sin(np.pi * t[rise] / (2 * e)) ** 2
+    fall = t > L - e
+    s[fall] = np.sin(np.pi * (L - t[fall]) / (2 * e)) ** 2
+    return s
+
+
+def b_numeric(g, lobe, L, Delta, *, tau=None, gamma=GAMMA_7LI, dt=1e-7):
+    """b = γ² ∫ q² dt by brute force on a fine grid (independent of ionscale.nmr.bvalues);
+    the pulse edges fall on grid points (times multiples of dt), the samples at mid-cells."""
+    g = np.atleast_1d(np.asarray(g, float))
+    pulses = [(0.0, L)] if tau is None else [(0.0, L), (L + tau, L)]
+    T = Delta + pulses[-1][0] + L
+    n = int(round(T / dt))
+    t = (np.arange(n) + 0.5) * (T / n)
+    geff = np.zeros(n)
+    for sign, offset in ((1.0, 0.0), (-1.0, Delta)):
+        for start, length in pulses:
+            u = t - offset - start
+            on = (u >= 0) & (u <= length)
+            geff[on] += sign * lobe(u[on], length)
+    q = np.cumsum(geff) * (T / n)
+    return gamma ** 2 * g ** 2 * float(np.sum(q ** 2) * (T / n))
+
+
+def _gpnam(name):
+    names = ["sine.100"] * 32
+    names[6] = name
+    return names
+
+
+def test_bruker_pfg_smsq_bipolar_shape_factor(tmp_path):
+    # ledbpgp2s with Bruker's default SMSQ10.100: D must come back, not 0.81·D
+    P = [0.0] * 64
+    P[1], P[2], P[30] = 3.5, 7.0, 1000.0
+    D = [0.0] * 64
+    D[20], D[16] = 0.1, 2e-4
+    tau = 2e-4 + 7e-6
+    b_true = b_numeric(G_LIST * 0.01, _smsq_lobe, 1e-3, 0.1, tau=tau)
+    d = _write_bruker(tmp_path, g_gcm=G_LIST, b_true=b_true,
+                      acq_extra={"GPNAM": _gpnam("SMSQ10.100"), "P": P, "D": D})
+    data = read_bruker_pfg(d, region=(-2, 8))
+    np.testing.assert_allclose(data.b, b_true, rtol=1e-5)
+    assert data.metadata["gradient_shape"] == "SMSQ10.100"
+    assert data.metadata["shape_factor"] == pytest.approx(0.9, rel=1e-12)
+    assert data.metadata["sequence"] == "bipolar"
+    assert data.metadata["tau_s"] == pytest.approx(tau, rel=1e-12)
+    assert "SMSQ10.100" in data.b_formula and "bipolar" in data.b_formula
+    from ionscale.nmr.pfg import fit_pfg
+
+    fit = fit_pfg(data)
+    assert fit["D"].value == pytest.approx(D_TRUE, rel=0.005)
+    assert "SMSQ10.100" in fit.summary()
+    # the old reading (rectangular pulses) is 19 % low
+    rect = read_bruker_pfg(d, region=(-2, 8), gradient_shape="rectangular")
+    assert fit_pfg(rect)["D"].value / D_TRUE == pytest.approx(0.81, abs=0.005)
+
+
+@pytest.mark.parametrize("gpnam, lobe", [
+    ("SINE.100", lambda t, L: np.sin(np.pi * t / L)),
+    ("RECT.1", lambda t, L: np.ones_like(t)),
+])
+@pytest.mark.parametrize("pulprog, sequence", [("stebpgp1s", "bipolar"),
+                                               ("stegp1s", "stimulated")])
+def test_bruker_pfg_shapes_and_sequences(tmp_path, gpnam, lobe, pulprog, sequence):
+    P = [0.0] * 64
+    P[1], P[2], P[30] = 3.5, 7.0, 1500.0
+    D = [0.0] * 64
+    D[20], D[16] = 0.05, 1e-4
+    d = _write_bruker(tmp_path, g_gcm=G_LIST,
+                      acq_extra={"GPNAM": _gpnam(gpnam), "P": P, "D": D, "PULPROG": pulprog})
+    data = read_bruker_pfg(d, region=(-2, 8))
+    if sequence == "bipolar":
+        expected = b_numeric(G_LIST * 0.01, lobe, 1.5e-3, 0.05, tau=1e-4 + 7e-6)
+        assert data.delta == pytest.approx(3e-3, rel=1e-12)
+    else:
+        expected = b_numeric(G_LIST * 0.01, lobe, 1.5e-3, 0.05)
+        assert data.delta == pytest.approx(1.5e-3, rel=1e-12)
+    np.testing.assert_allclose(data.b, expected, rtol=1e-5)
+    assert data.metadata["sequence"] == sequence
+
+
+def test_bruker_pfg_double_stimulated_echo(tmp_path):
+    # dstebpgp3s: two bipolar stimulated echoes, D20 the total diffusion time
+    P = [0.0] * 64
+    P[1], P[2], P[30] = 3.5, 7.0, 1000.0
+    D = [0.0] * 64
+    D[20], D[16] = 0.1, 2e-4
+    d = _write_bruker(tmp_path, g_gcm=G_LIST,
+                      acq_extra={"GPNAM": _gpnam("SMSQ10.100"), "P": P, "D": D,
+                                 "PULPROG": "dstebpgp3s"})
+    data = read_bruker_pfg(d, region=(-2, 8))
+    half = b_numeric(G_LIST * 0.01, _smsq_lobe, 1e-3, 0.05, tau=2e-4 + 7e-6)
+    np.testing.assert_allclose(data.b, 2 * half, rtol=1e-5)
+    assert data.metadata["sequence"] == "double-bipolar"
+    assert "double" in data.b_formula
+
+
+def test_bruker_pfg_options_override_the_data_set(tmp_path):
+    d = _write_bruker(tmp_path, g_gcm=G_LIST, acq_extra={"GPNAM": _gpnam("SMSQ10.100")})
+    data = read_bruker_pfg(d, region=(-2, 8), gradient_shape="sine", sequence="bipolar",
+                           tau="1 ms")
+    expected = b_numeric(G_LIST * 0.01, lambda t, L: np.sin(np.pi * t / L), 1e-3, 0.1,
+                         tau=1e-3)
+    np.testing.assert_allclose(data.b, expected, rtol=1e-5)
+    assert data.metadata["shape_source"] == "given"
+    # an unknown shape name with no shape file: refuse rather than guess
+    d2 = _write_bruker(tmp_path / "x", g_gcm=G_LIST, acq_extra={"GPNAM": _gpnam("MYSHAPE.7")})
+    with pytest.raises(InputError) as exc:
+        read_bruker_pfg(d2)
+    assert exc.value.field == "GPNAM6" and exc.value.file.endswith("acqus")
+    with pytest.raises(InputError) as exc:
+        read_bruker_pfg(d, sequence="zigzag")
+    assert exc.value.field == "sequence"
+    # a Bruker shape file in the data set is used as sampled
+    values = 100 * np.sin(np.pi * np.arange(100) / 99)
+    (d2 / "MYSHAPE.7").write_text(
+        "##TITLE= MYSHAPE.7\n##JCAMP-DX= 5.00 Bruker JCAMP library\n##DATA TYPE= Shape Data\n"
+        "##$SHAPE_INTEGFAC= 6.366E-01\n##NPOINTS= 100\n##XYPOINTS= (XY..XY)\n"
+        + "".join(f"{v:.8E}\n" for v in values) + "##END=\n")
+    data2 = read_bruker_pfg(d2, region=(-2, 8))
+    np.testing.assert_allclose(data2.b, data.b * 0 + b_numeric(
+        G_LIST * 0.01, lambda t, L: np.sin(np.pi * t / L), 1e-3, 0.1, tau=7e-6), rtol=2e-4)
+    assert data2.metadata["shape_source"].endswith("MYSHAPE.7")
+
+
+def test_bruker_pfg_without_gpnam_says_rectangular_was_assumed(tmp_path):
+    d = _write_bruker(tmp_path, g_gcm=G_LIST)
+    data = read_bruker_pfg(d, region=(-2, 8))
+    assert data.metadata["gradient_shape"] == "rectangular"
+    assert data.metadata["shape_source"] == "assumed"
+    from ionscale.nmr.pfg import fit_pfg
+
+    fit = fit_pfg(data)
+    assert fit.status == "warning"
+    assert any(x.code == "fixed-choice" and "shape" in x.message for x in fit.diagnostics)
+
+
+@pytest.mark.parametrize("where, text", [
+    ("title", "LLTO 7Li PFG, ledbpgp2s, little delta = 2 ms, Delta = 100 ms\n"),
+    ("diff.xml", '<?xml version="1.0"?>\n<diffusion><littleDelta unit="ms">2.0</littleDelta>'
+                 '<bigDelta unit="ms">100</bigDelta></diffusion>\n'),
+])
+def test_bruker_pfg_delta_without_p30(tmp_path, where, text):
+    P = [0.0] * 64
+    P[1] = 3.5  # P30 = 0: δ only in diff.xml or the title
+    d = _write_bruker(tmp_path, g_gcm=G_LIST, acq_extra={"P": P},
+                      title=text if where == "title" else None)
+    if where == "diff.xml":
+        (d / "diff.xml").write_text(text)
+    data = read_bruker_pfg(d, region=(-2, 8))
+    assert data.delta == pytest.approx(2e-3, rel=1e-12)
+    assert where in data.metadata["delta_rule"]
+    # without either, the error says where δ can come from
+    (d / "diff.xml").unlink(missing_ok=True)
+    (d / "pdata" / "1" / "title").unlink(missing_ok=True)
+    with pytest.raises(InputError) as exc:
+        read_bruker_pfg(d)
+    assert exc.value.field == "delta" and "title" in exc.value.expected
+
+
+def test_bruker_cli_shows_b_formula_and_options(tmp_path, capsys):
+    from ionscale.cli import main
+
+    d = _write_bruker(tmp_path, g_gcm=G_LIST, noise=2e3, seed=5,
+                      acq_extra={"GPNAM": _gpnam("SMSQ10.100")})
+    code = main(["nmr", "pfg", str(d), "--region=-2,8", "--noise-region=-30,-10"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "SMSQ10.100" in out and "bipolar" in out
+    assert "χ²_red" in out  # σ known from the noise region
+    code = main(["nmr", "pfg", str(d), "--region=-2,8", "--gradient-shape", "sine",
+                 "--sequence", "bipolar", "--tau", "1 ms", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    import json
+
+    res = json.loads(out)
+    assert "sine" in res["data"]["b_formula"]
+    assert main(["nmr", "pfg", str(d), "--gradient-shape", "blob"]) == 2
+    assert "gradient" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------
+# issue 9/10: TopSpin exports: diffusion sets, decimal commas, non-finite numbers
+# ------------------------------------------------------------------------------------------
+
+_CT1T2_DIFFUSION = """Dataset : C:/Bruker/TopSpin3.6.2/data/ionscale/nmr/LLTO_PFG/12/pdata/1
+
+Diffusion : Variable Gradient :
+
+INTENSITY fit :
+I=I[0]*exp(-D*SQR(2*PI*gamma*Gi*LD)*(BD-LD/3)*1e4)
+
+Gamma  =      1654.600 Hz/G
+Little Delta  =      2.000m
+Big Delta  =    100.000m
+
+4 points for Integral 1, Integral Region from 8.000 to -2.000 ppm
+Results       Comp. 1
+I[0]     =    1.0000e+00
+Diff Con.=    2.000e-11 m2/s
+SD       =    1.0e-03
+
+Point     Gradient      Expt          Calc        Difference
+   1      2.000e+01   9.98e-01   9.98e-01   0.0
+   2      1.000e+02   9.50e-01   9.50e-01   0.0
+   3      3.000e+02   6.30e-01   6.30e-01   0.0
+   4      6.000e+02   1.60e-01   1.60e-01   0.0
+"""
+
+
+def test_topspin_diffusion_export_is_not_read_as_t1(tmp_path):
+    path = tmp_path / "ct1t2.txt"
+    path.write_text(_CT1T2_DIFFUSION)
+    with pytest.raises(InputError) as exc:
+        read_topspin_relaxation(path)
+    assert "diffusion" in exc.value.message.lower()
+    assert "read_bruker_pfg" in exc.value.expected
+    assert exc.value.file == str(path)
+
+
+def test_topspin_decimal_commas(tmp_path):
+    text = ("Dataset : x\n\nINTENSITY fit :\nI[t]=I[0]+P*exp(-t/T1)\n\n"
+            "3 points for Integral 1, Integral Region from 4,500 to -4,500 ppm\n"
+            "I[0]     =    1,0000e+07\nT1       =     0,850s\n\n"
+            "Point  Tau  Expt  Calc  Difference\n"
+            "1  1,000m  -8,1e+06  -8,1e+06  0\n2  500,000m  2,3e+06  2,3e+06  0\n"
+            "3  5,000s  9,9e+06  9,9e+06  0\n")
+    path = tmp_path / "ct1t2.txt"
+    path.write_text(text)
+    (curve,) = read_topspin_relaxation(path)
+    assert curve.region == (-4.5, 4.5)
+    np.testing.assert_allclose(curve.tau, [1e-3, 0.5, 5.0], rtol=1e-12)
+    np.testing.assert_allclose(curve.intensity, [-8.1e6, 2.3e6, 9.9e6], rtol=1e-12)
+    assert curve.fitted_time == pytest.approx(0.85, rel=1e-12)
+    assert curve.metadata["numbers"]["I[0]"] == pytest.approx(1e7, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["1e400", "inf", "nan"])
+def test_topspin_non_finite_intensity(tmp_path, bad):
+    path = tmp_path / "ct1t2.txt"
+    path.write_text("2 points for Integral 1, Integral Region from 1 to 0 ppm\n"
+                    f"Point Tau Expt\n1 1m 1.0\n2 2m {bad}\n")
+    with pytest.raises(InputError) as exc:
+        read_topspin_relaxation(path)
+    assert exc.value.line == 4 and exc.value.file == str(path)
+
+
+@pytest.mark.parametrize("bad", ["inf", "1e400", "nan"])
+def test_relaxation_table_non_finite_temperature(tmp_path, bad):
+    path = tmp_path / "t1.txt"
+    path.write_text(f"T (K)\tT1 (s)\n300\t0.1\n{bad}\t0.2\n")
+    with pytest.raises(InputError) as exc:
+        read_relaxation_table(path)
+    assert exc.value.file == str(path) and exc.value.field == "T (K)"
+    assert exc.value.line == 3
+
+
+def test_pfg_table_non_finite_delta_column_names_file(tmp_path):
+    path = tmp_path / "cols.txt"
+    path.write_text("# nucleus: 7Li\ng (T/m)  I  delta (ms)  Delta (ms)\n"
+                    "1 1.0 2 inf\n2 0.9 2 100\n")
+    with pytest.raises(InputError) as exc:
+        read_pfg_table(path)
+    assert exc.value.file == str(path) and exc.value.field == "Delta (ms)"
+
+
+@pytest.mark.parametrize("header", ["intensity_err", "sigma", "error", "err", "intensity_error",
+                                    "d_intensity", "intensity err (a.u.)"])
+def test_pfg_table_error_column_spellings(tmp_path, header):
+    path = tmp_path / "e.txt"
+    path.write_text(f"b (s/m2)\tintensity\t{header}\n0\t1\t0.01\n1e9\t0.5\t0.02\n"
+                    "2e9\t0.25\t0.03\n")
+    data = read_pfg_table(path)
+    np.testing.assert_allclose(data.sigma, [0.01, 0.02, 0.03])
+
+
+def test_demo_pfg_tables_carry_sigma(tmp_path):
+    from ionscale.datasets.synthetic import (
+        llto_pfg_diffusivities,
+        pfg_decay,
+        write_pfg_table,
+    )
+
+    d = llto_pfg_diffusivities(393.15)
+    decay = pfg_decay(d["D_a"], d["D_c"], temperature=393.15, seed=4)
+    path = tmp_path / "pfg_393K.txt"
+    write_pfg_table(path, decay)
+    data = read_pfg_table(path)
+    assert data.sigma is not None
+    np.testing.assert_allclose(data.sigma, decay.sigma, rtol=1e-3)
+
+
+# ------------------------------------------------------------------------------------------
+# issue 10: hostile Bruker files
+# ------------------------------------------------------------------------------------------
+
+
+def _read_in_child(directory: Path, timeout: float = 60.0) -> str:
+    """read_bruker_pfg in a child process with a time and memory limit (a hang must fail the
+    test, not the machine); returns what the child printed."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ionscale.io.nmr import read_bruker_pfg\n"
+            "from ionscale.errors import InputError\n"
+            "try:\n    read_bruker_pfg(sys.argv[1])\n    print('READ')\n"
+            "except InputError as exc:\n    print('InputError', exc.field, '|', exc)\n")
+
+    def limit():  # 1.5 GiB of address space
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(directory)], capture_output=True,
+                              text=True, timeout=timeout, preexec_fn=limit)
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT"
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("cut", ["array", "string"])
+def test_bruker_truncated_acqus_fails_fast(tmp_path, cut):
+    import time
+
+    d = _write_bruker(tmp_path, g_gcm=G_LIST, acq_extra={"GPNAM": _gpnam("SMSQ10.100")})
+    text = (d / "acqus").read_text()
+    if cut == "array":
+        at = text.index("##$P= (0..63)") + len("##$P= (0..63)\n0.0 3.5 0.0")
+    else:
+        at = text.index("<ledbpgp2s>") + 4
+    (d / "acqus").write_text(text[:at])
+    start = time.perf_counter()
+    out = _read_in_child(d, timeout=30)
+    assert out.startswith("InputError"), out
+    assert "acqus" in out
+    assert time.perf_counter() - start < 30
+
+
+def test_bruker_acqus_bad_numbers(tmp_path):
+    d = _write_bruker(tmp_path, g_gcm=G_LIST)
+    good = (d / "acqus").read_text()
+    (d / "acqus").write_text(good.replace("##$TD= 1900", "##$TD= !0"))
+    with pytest.raises(InputError) as exc:
+        read_bruker_pfg(d)
+    assert exc.value.field == "TD" and exc.value.file == str(d / "acqus")
+    (d / "acqus").write_text(good.replace("##$SW_h= 10000.0", "##$SW_h= nan"))
+    with pytest.raises(InputError) as exc:
+        read_bruker_pfg(d)
+    assert exc.value.field == "SW_h"
+    (d / "acqus").write_text(good.replace("##END=\n", ""))
+    with pytest.raises(InputError, match="END"):
+        read_bruker_pfg(d)
+
+
+def test_bruker_nan_in_float_ser(tmp_path):
+    d = _write_bruker(tmp_path, g_gcm=G_LIST, dtypa=2)
+    raw = np.frombuffer((d / "ser").read_bytes(), dtype="<f8").copy()
+    raw[3 * 1920 + 11] = np.nan
+    (d / "ser").write_bytes(raw.tobytes())
+    with pytest.raises(InputError) as exc:
+        read_bruker_pfg(d, region=(-2, 8))
+    assert exc.value.file == str(d / "ser") and exc.value.field == "ser"
+    assert "4" in exc.value.message  # the FID (row) holding it
+    raw[3 * 1920 + 11] = 1e308
+    raw[3 * 1920 + 13] = 1e308
+    (d / "ser").write_bytes(raw.tobytes())
+    with pytest.raises(InputError):
+        read_bruker_pfg(d, region=(-2, 8))

@@ -108,6 +108,7 @@ def test_isotropic_coverage_and_value():
     assert 0.8 < np.std(pulls) < 1.2
 
 
+@pytest.mark.filterwarnings("ignore:D_1 = .* is not resolved:ionscale.errors.FitWarning")
 def test_multi_exponential_round_trips():
     rng = np.random.default_rng(4)
     b = np.linspace(0, 1e12, 20)
@@ -266,3 +267,73 @@ def test_unresolved_coefficient_warns():
     data = decay(rng, powder(b, D_A, D_C, S0, baseline=20.0), b)
     with pytest.warns(FitWarning, match="not resolved by the b range"):
         fit_pfg(data, model="aniso", normalise=True)
+
+
+# ------------------------------------------------------------------------------------------
+# issue 10: extreme signal scales; diagnostics of fits that cannot be trusted
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 1e150])
+@pytest.mark.parametrize("with_sigma", [True, False])
+def test_extreme_signal_scale(scale, with_sigma):
+    rng = np.random.default_rng(12)
+    b = np.linspace(0, 1e12, 16)
+    clean = isotropic(b, 2.6e-12, 1.0)
+    noise = rng.normal(0, 0.005, b.size)
+    ref = fit_pfg(PFGData(b=b, signal=clean + noise,
+                          sigma=np.full(b.size, 0.005) if with_sigma else None))
+    res = fit_pfg(PFGData(b=b, signal=(clean + noise) * scale,
+                          sigma=np.full(b.size, 0.005 * scale) if with_sigma else None))
+    assert res["D"].value == pytest.approx(ref["D"].value, rel=1e-9)
+    assert res["D"].error == pytest.approx(ref["D"].error, rel=1e-6)
+    assert res["S0"].value == pytest.approx(ref["S0"].value * scale, rel=1e-9)
+    assert res["S0"].error == pytest.approx(ref["S0"].error * scale, rel=1e-6)
+    assert np.allclose(res.predict(b) / scale, ref.predict(b), rtol=1e-9)
+    assert res.status == ref.status == "ok"
+    # the comparison and every model survive the scale too
+    comp = compare_pfg_models(PFGData(b=b, signal=(clean + noise) * scale,
+                                      sigma=np.full(b.size, 0.005 * scale)
+                                      if with_sigma else None))
+    assert comp.preferred == "iso"
+
+
+def test_runaway_coefficient_is_not_ok():
+    rng = np.random.default_rng(3)
+    b = llto_b()
+    # a 2 % baseline fitted without a baseline term drives D_c to zero
+    data = decay(rng, powder(b, D_A, D_C, S0, baseline=20.0), b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res = fit_pfg(data, model="aniso", normalise=True)
+    assert res.status != "ok"
+    assert any(d.code == "unmeasurable" and "D_c" in d.fields for d in res.diagnostics)
+    # a decay over before the first b > 0: D runs off upwards
+    b2 = np.r_[0.0, np.linspace(1e11, 1e12, 11)]
+    fast = PFGData(b=b2, signal=100 * np.exp(-b2 * 1e-9) + 3.0 + rng.normal(0, 0.01, 12),
+                   sigma=np.full(12, 0.01))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res2 = fit_pfg(fast, baseline=True)
+    assert res2.status != "ok"
+    assert "unmeasurable" in {d.code for d in res2.diagnostics}
+    assert "[WARNING]" in res2.summary() or "[FAILED]" in res2.summary()
+
+
+def test_comparison_carries_the_preferred_fit_diagnostics_and_no_nan_values():
+    rng = np.random.default_rng(9)
+    b = llto_b()
+    data = decay(rng, isotropic(b, 2.6e-11, S0), b)
+    comp = compare_pfg_models(data, models=("iso", "multi"))
+    assert comp.status == "ok", comp.diagnostics
+    assert "p_value" not in comp.values
+    assert "delta_bic_multi" in comp.values
+    rng = np.random.default_rng(3)
+    bad = decay(rng, powder(b, D_A, D_C, S0, baseline=20.0), b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        comp2 = compare_pfg_models(bad, models=("iso", "aniso"), normalise=True)
+    pref = comp2.fits[comp2.preferred]
+    if pref.status != "ok":
+        assert comp2.status != "ok"
+        assert {d.code for d in pref.diagnostics} <= {d.code for d in comp2.diagnostics}

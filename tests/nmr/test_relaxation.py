@@ -376,7 +376,10 @@ def test_no_minimum():
         fit_bpp(data, asymmetric=True)
     assert info.value.field == "time"
     with pytest.warns(FitWarning, match="no minimum"):
-        fit_bpp(data)
+        res = fit_bpp(data)
+    # the result says so too (stored, printed, reported): not ok
+    assert res.status == "warning"
+    assert [d.code for d in res.diagnostics] == ["data-quality"]
     with pytest.raises(InputError):            # 4 points is too few for β as well
         fit_bpp(RelaxationData(T=T_GRID[5:9], time=np.ones(4), frequency=155.4e6),
                 asymmetric=True)

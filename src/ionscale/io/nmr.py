@@ -12,7 +12,8 @@ reader                         input
                                temperature from keywords, ``# key: value`` lines or columns
 :func:`read_relaxation_table`  delimited text: temperature (K or °C) and T1/T1ρ/T2 (s, ms...)
                                or a rate R1/R1ρ/R2 (1/s), optionally an error column
-:func:`read_topspin_relaxation`  TopSpin's T1/T2 relaxation module export (``ct1t2.txt``)
+:func:`read_topspin_relaxation`  TopSpin's T1/T2 relaxation module export (``ct1t2.txt``;
+                               decimal commas read; a diffusion export is refused)
 :func:`read_bruker_pfg`        a Bruker experiment directory (``acqus``, ``ser``,
                                ``difflist``) of a pseudo-2D diffusion experiment
 =============================  ===============================================================
@@ -39,7 +40,10 @@ intensity         ``I``, ``intensity``, ``signal``, ``S``,     none (any scale)
                   ``I/I0``, ``S/S0``, ``integral``, ``area``,
                   ``expt``, ``amplitude``
 error (optional)  ``error``, ``err``, ``sigma``, ``sd``,       as the intensity
-                  ``std``, ``uncertainty``, ``dI``
+                  ``std``, ``uncertainty``, ``dI``, and
+                  intensity word + error word either way
+                  (``intensity_err``, ``intensity_error``,
+                  ``sigma_I``, ``d_intensity``...)
 δ, Δ (optional)   ``delta``/``δ``/``little delta``;            ``ms``, ``us``, ``s``
                   ``Delta``/``Δ``/``big delta`` (case matters:
                   ``delta`` is δ, ``Delta`` is Δ)
@@ -51,7 +55,9 @@ temperature       ``T``, ``temp``, ``temperature``             ``K``, ``°C``/``
 ``temperature`` (``# temperature: 120 degC``); quantities are read with
 :func:`ionscale.units.parse_quantity`. Keyword arguments win over columns, columns over
 metadata lines. With a gradient column b = γ²g²δ²(Δ − δ/3) (rectangular pulses,
-:func:`ionscale.nmr.bvalues.b_value`), so δ, Δ and the nucleus are then required.
+:func:`ionscale.nmr.bvalues.b_value`; ``gradient_shape=``, ``sequence=`` and ``tau=`` change
+it), so δ, Δ and the nucleus are then required. Every number must be finite: NaN, ``inf`` or
+``1e400`` anywhere raise :class:`~ionscale.errors.InputError` naming the file, column and line.
 
 Layout of a relaxation table (:func:`read_relaxation_table`)
 ------------------------------------------------------------
@@ -69,11 +75,29 @@ The kind (``T1``, ``T1rho``, ``T2``) comes from the header of the time column (`
 
 Bruker conventions (:func:`read_bruker_pfg`)
 --------------------------------------------
+* Parameter files (``acqus``, ``acqu2s``, ``procs``) are read by a bounded JCAMP-DX parser:
+  a file cut inside an array or a ``<string>``, or without ``##END=``, and a parameter that is
+  not a finite number (``##$TD= !0``) raise InputError naming the file and the parameter.
 * Δ = ``D20`` (s), as in Bruker's diffusion pulse programs.
 * δ from ``P30`` (µs): bipolar programs (name containing ``bp``, e.g. ``ledbpgp2s``,
-  ``stebpgp1s``, or no ``PULPROG`` at all) apply a pair of gradient pulses of length P30, so
-  δ = 2·P30; monopolar programs (``stegp1s``, ``ledgp2s``) have δ = P30. ``delta=`` and
-  ``Delta=`` override both.
+  ``stebpgp1s``, ``dstebpgp3s``, or no ``PULPROG`` at all) apply a pair of gradient pulses of
+  length P30, so δ = 2·P30; monopolar programs (``stegp1s``, ``ledgp2s``) have δ = P30. With
+  P30 = 0, δ (and with D20 = 0, Δ) is taken from ``diff.xml`` (an element or attribute
+  ``littleDelta``/``bigDelta``, unit attribute or suffix; bare numbers are ms) or from the title
+  ``pdata/1/title`` (``little delta = 2 ms``, ``Delta = 100 ms``; a unit is required).
+  ``delta=`` and ``Delta=`` override all of these.
+* Sequence from ``PULPROG`` (``sequence=`` overrides): ``bp`` → bipolar pairs (13-interval)
+  with a gap τ = D16 + P2 between the lobes (P2 = 0 is taken as 2·P1; ``tau=`` overrides);
+  ``dste`` → double stimulated echo, D20 the total diffusion time (two halves of Δ/2);
+  ``ste``/``led`` → stimulated echo; other names monopolar; one-shot programs are refused.
+* Gradient shape from ``GPNAM6`` (``gradient_shape=`` overrides): the shape file itself when it
+  lies in the experiment directory (sampled, exact), else the named shape in closed form:
+  ``SMSQ10.100`` (smoothed square, sin² edges over 10 %, σ = 0.9), ``SINE.100`` (σ = 2/π),
+  ``RECT.1`` (σ = 1); an unknown name is refused. Without GPNAM6 rectangular pulses are
+  assumed and the assumption becomes a ``fixed-choice`` diagnostic of the fit.
+  b = γ²g²σ²δ²·t_d with t_d the shape's and sequence's effective diffusion time
+  (:func:`ionscale.nmr.bvalues.b_value`); ``PFGData.b_formula`` says which formula, shape,
+  sequence, δ, Δ and τ were used and where each came from.
 * Gradients from ``difflist`` (one value per line, G/cm, Bruker's convention); failing that,
   from a ``Difframp`` ramp (fractions of the maximum) times ``GPZ6`` (%) times
   ``gradient_calibration`` (the gradient at 100 %).
@@ -85,6 +109,8 @@ Bruker conventions (:func:`read_bruker_pfg`)
   zero-order phase that makes the integral of the strongest row real and positive
   (``phase="auto"``, the same phase for every row), after a fixed zero-order phase in degrees,
   or in magnitude mode (``phase="magnitude"``, biased upwards at low signal-to-noise).
+  A float64 ``ser`` holding NaN or inf, or FIDs so large that the spectra overflow, raise
+  InputError.
 """
 
 from __future__ import annotations
@@ -105,6 +131,7 @@ from ..units import ZERO_CELSIUS, parse_quantity, unit_factor
 from .text import read_lines, read_table, split_unit
 
 __all__ = [
+    "SEQUENCES",
     "RelaxationCurve",
     "read_bruker_pfg",
     "read_pfg_table",
@@ -176,9 +203,16 @@ def _quantity(value: Any, unit: str, field_name: str, file: str | None) -> float
     return out
 
 
-def _kelvin(values: np.ndarray, unit: str | None, *, file: str | None, field_name: str
-            ) -> np.ndarray:
-    """Temperatures in the header's unit (K, mK or °C) to K."""
+def _kelvin(values: np.ndarray, unit: str | None, *, file: str | None, field_name: str,
+            table=None) -> np.ndarray:
+    """Temperatures in the header's unit (K, mK or °C) to K (InputError on NaN, inf or ≤ 0 K,
+    naming the line when ``table`` is given)."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        k = int(bad[0])
+        raise InputError(f"temperature {values[k]!r} is not finite", file=file,
+                         field=field_name, line=None if table is None else table.line_of(k),
+                         expected="finite temperatures")
     if unit is None:
         raise InputError("the temperature column states no unit", file=file, field=field_name,
                          expected="a header such as 'T (K)' or 'T (°C)'")
@@ -191,8 +225,10 @@ def _kelvin(values: np.ndarray, unit: str | None, *, file: str | None, field_nam
             raise InputError(f"unknown temperature unit {unit!r}", file=file, field=field_name,
                              expected="K or °C")
         out = values * factor
-    if np.any(out <= 0):
+    bad = np.flatnonzero(out <= 0)
+    if bad.size:
         raise InputError("temperature at or below 0 K", file=file, field=field_name,
+                         line=None if table is None else table.line_of(int(bad[0])),
                          expected="temperatures above 0 K")
     return out
 
@@ -211,10 +247,16 @@ def _gamma(nucleus: str, *, file: str | None = None, field_name: str = "nucleus"
                          expected="a known nucleus such as '7Li', '1H', '19F'") from None
 
 
-def _b_values(g: np.ndarray, delta, Delta, nucleus: str) -> np.ndarray:
+def _b_values(g: np.ndarray, delta, Delta, nucleus: str, *, shape="rectangular",
+              sequence: str = "spin-echo", tau=None, file: str | None = None) -> np.ndarray:
     from ..nmr.bvalues import b_value
 
-    return np.asarray(b_value(g, delta, Delta, nucleus), dtype=float) * np.ones_like(g)
+    try:
+        b = b_value(g, delta, Delta, nucleus, shape=shape, sequence=sequence, tau=tau)
+    except InputError as exc:
+        raise InputError(exc.message, file=file, field=exc.field,
+                         expected=exc.expected) from None
+    return np.asarray(b, dtype=float) * np.ones_like(g)
 
 
 def _single(values: np.ndarray) -> float | None:
@@ -236,6 +278,17 @@ _ERROR_NAMES = {"error", "err", "sigma", "σ", "sd", "std", "stdev", "std dev", 
                 "di", "ds", "i error", "intensity error", "signal error", "±", "+/-",
                 "i err", "s err", "σi", "σs"}
 _TEMPERATURE_NAMES = {"t", "temp", "temperature"}
+#: "<intensity word> <error word>" and the reverse (``intensity_err``, ``sigma_I``,
+#: ``d_intensity``, ``signal error``...), matched on the normalised name.
+_ERR_WORDS = r"(?:err|errs|error|errors|sigma|σ|sd|std|stdev|std dev|uncertainty|unc)"
+_SIG_WORDS = (r"(?:i|s|intensity|intensities|signal|integral|area|amplitude|echo|expt|"
+              r"attenuation|i/i0|s/s0)")
+_ERROR_PATTERN = re.compile(rf"^(?:{_SIG_WORDS} ?{_ERR_WORDS}|{_ERR_WORDS} ?(?:of )?{_SIG_WORDS}"
+                            rf"|(?:d|δ|σ) ?{_SIG_WORDS})$")
+
+
+def _is_error_name(name: str) -> bool:
+    return name in _ERROR_NAMES or bool(_ERROR_PATTERN.match(name))
 
 
 def _column_roles(columns: Sequence[str]) -> dict[str, tuple[int, str | None]]:
@@ -246,7 +299,9 @@ def _column_roles(columns: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         bare, unit = split_unit(name)
         low = _norm(bare)
         role = None
-        if full in _INTENSITY_NAMES:
+        if _is_error_name(full):  # before split_unit reads "intensity_err" as "intensity" [err]
+            role, unit = "error", None
+        elif full in _INTENSITY_NAMES:
             role, unit = "intensity", None
         elif low in _GRADIENT_NAMES:
             role = "gradient"
@@ -254,7 +309,7 @@ def _column_roles(columns: Sequence[str]) -> dict[str, tuple[int, str | None]]:
             role = "b"
         elif low in _INTENSITY_NAMES:
             role = "intensity"
-        elif low in _ERROR_NAMES or full in _ERROR_NAMES:
+        elif _is_error_name(low):
             role = "error"
         elif bare.strip() in ("delta", "δ") or low == "little delta":
             role = "delta"
@@ -276,6 +331,9 @@ def read_pfg_table(
     temperature: float | str | None = None,
     gradient_unit: str | None = None,
     b_unit: str | None = None,
+    gradient_shape=None,
+    sequence: str | None = None,
+    tau: float | str | None = None,
 ) -> PFGData:
     """Read a PFG echo decay from a delimited text file (layout in the module docstring).
 
@@ -296,11 +354,16 @@ def read_pfg_table(
         Unit of the gradient column (``"G/cm"``, ``"T/m"``); wins over the header's unit.
     b_unit : str, optional
         Unit of the b column (``"s/m2"``, ``"s/mm2"``); wins over the header's unit.
+    gradient_shape, sequence, tau : optional
+        With a gradient column: the pulse shape (``"rectangular"`` by default, ``"sine"``,
+        ``"SMSQ10.100"``...), the sequence (``"spin-echo"`` by default, ``"stimulated"``,
+        ``"bipolar"``) and the bipolar gap τ (s), as in :func:`ionscale.nmr.bvalues.b_value`.
 
     Returns
     -------
     PFGData
-        b in s m⁻², the gradient in T m⁻¹ when the file gives g, δ and Δ in s, T in K.
+        b in s m⁻², the gradient in T m⁻¹ when the file gives g, δ and Δ in s, T in K; how b
+        was obtained in ``b_formula``.
 
     Raises
     ------
@@ -370,7 +433,7 @@ def read_pfg_table(
             j, col_unit = roles[role]
             if role == "temperature":
                 values = _kelvin(table.data[:, j], col_unit, file=file,
-                                 field_name=table.columns[j])
+                                 field_name=table.columns[j], table=table)
             else:
                 factor = unit_factor(col_unit, unit) if col_unit else None
                 if factor is None:
@@ -378,6 +441,12 @@ def read_pfg_table(
                                      file=file, field=table.columns[j],
                                      expected=f"a header such as '{role} (ms)'")
                 values = table.data[:, j] * factor
+                bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
+                if bad.size:
+                    k = int(bad[0])
+                    raise InputError(f"{role} {table.data[k, j]!r} is not a positive finite "
+                                     "time", file=file, field=table.columns[j],
+                                     line=table.line_of(k), expected=f"{role} > 0 ({unit})")
             return _single(values), values
         if role in meta_roles:
             key, text = meta_roles[role]
@@ -427,7 +496,17 @@ def read_pfg_table(
         if np.any(np.asarray(DD) < np.asarray(dd) / 3):
             raise InputError("Δ is shorter than δ/3", file=file, field="Delta",
                              expected="Delta > delta/3")
-        b = _b_values(gradient, dd, DD, nuc)
+        shape = "rectangular" if gradient_shape is None else gradient_shape
+        seq = "spin-echo" if sequence is None else sequence
+        tau_s = None if tau is None else _quantity(tau, "s", "tau", None)
+        b = _b_values(gradient, dd, DD, nuc, shape=shape, sequence=seq, tau=tau_s, file=file)
+        if gradient_shape is None and sequence is None and tau is None:
+            b_formula = ("b = γ²g²δ²(Δ − δ/3) (rectangular pulses, spin or stimulated echo; "
+                         "Stejskal-Tanner) from the gradient column")
+        else:
+            b_formula = (f"b from the gradient column for {shape} pulses, {seq} sequence"
+                         + ("" if tau_s is None else f", τ = {tau_s * 1e6:.4g} µs")
+                         + " (ionscale.nmr.bvalues.b_value)")
     else:
         j, col_unit = roles["b"]
         label = b_unit if b_unit is not None else col_unit
@@ -440,6 +519,12 @@ def read_pfg_table(
                              field=table.columns[j], expected="s/m2, s/mm2 or '1e9 s/m2'")
         b = table.data[:, j] * factor
         _check_nonnegative(b, table, j, "b")
+        if gradient_shape is not None or sequence is not None or tau is not None:
+            raise InputError("gradient_shape, sequence and tau only apply when b is computed "
+                             "from a gradient column, and this file gives b",
+                             file=file, field=table.columns[j],
+                             expected="no gradient_shape/sequence/tau with a b column")
+        b_formula = f"b read from column {table.columns[j]!r}"
     metadata: dict[str, Any] = {"columns": list(table.columns), "header": dict(meta)}
     if d_val is None and d_rows is not None:
         metadata["delta_per_row"] = d_rows
@@ -447,7 +532,7 @@ def read_pfg_table(
         metadata["Delta_per_row"] = D_rows
     return PFGData(b=b, signal=signal, sigma=sigma, gradient=gradient, delta=d_val,
                    Delta=D_val, nucleus=nuc, temperature=T_val, source=file,
-                   metadata=metadata)
+                   metadata=metadata, b_formula=b_formula)
 
 
 def _check_nonnegative(values: np.ndarray, table, j: int, what: str) -> None:
@@ -563,7 +648,8 @@ def read_relaxation_table(
             raise InputError(f"unknown kind {kind!r}", field="kind",
                              expected="'T1', 'T1rho' or 'T2'")
         kind = kind_norm
-    T = _kelvin(table.data[:, jT], T_unit, file=file, field_name=table.columns[jT])
+    T = _kelvin(table.data[:, jT], T_unit, file=file, field_name=table.columns[jT],
+                table=table)
     si = "1/s" if is_rate else "s"
     if t_unit is None:
         raise InputError(f"column {table.columns[jt]!r} states no unit", file=file,
@@ -676,14 +762,44 @@ _TS_TAU_NAMES = {"tau", "vd", "time", "delay", "vdlist", "t"}
 _TS_I_NAMES = {"expt", "intensity", "integral", "area", "exp", "experiment", "i"}
 
 
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?[A-Za-zµμ]*$")
+
+
+def _decimal_point(token: str) -> str:
+    """``"4,500"`` → ``"4.500"`` (TopSpin in a decimal-comma locale); other tokens unchanged."""
+    t = token.strip()
+    return t.replace(",", ".") if _DECIMAL_COMMA.match(t) else t
+
+
+def _topspin_float(token: str, *, file: str, line: int, field_name: str) -> float:
+    """A number of a TopSpin export (decimal comma accepted); InputError if not finite."""
+    try:
+        value = float(_decimal_point(token))
+    except ValueError:
+        raise InputError(f"cannot read {token!r} as a number", file=file, field=field_name,
+                         line=line, expected="a number") from None
+    if not math.isfinite(value):
+        raise InputError(f"{field_name} {token!r} is not finite", file=file, field=field_name,
+                         line=line, expected="a finite number")
+    return value
+
+
 def _topspin_seconds(token: str, *, file: str, line: int) -> float:
-    m = _TS_NUMBER.match(token.strip())
+    m = _TS_NUMBER.match(_decimal_point(token))
     label = _TS_SUFFIX.get(m.group("suffix").lower() if m else "", None) if m else None
     factor = unit_factor(label, "s") if label is not None else None
     if m is None or factor is None:
         raise InputError(f"cannot read the delay {token!r}", file=file, field="tau", line=line,
                          expected="a number with an optional suffix s, m (ms) or u (µs)")
-    return float(m.group("num")) * factor
+    value = float(m.group("num")) * factor
+    if not math.isfinite(value):
+        raise InputError(f"the delay {token!r} is not finite", file=file, field="tau",
+                         line=line, expected="a finite delay")
+    return value
+
+
+_TS_DIFFUSION = re.compile(r"^\s*(?:diffusion\s*:|diff\.?\s*con\.?\s*=|big\s+delta\s*=|"
+                           r"little\s+delta\s*=|gamma\s*=.*hz/g)", re.IGNORECASE)
 
 
 def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
@@ -711,7 +827,10 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
     Raises
     ------
     InputError
-        No such file, no delay table, a bad delay or intensity.
+        No such file, no delay table, a bad or non-finite delay or intensity, or a diffusion
+        export (``Diffusion : Variable Gradient``, a ``Gradient`` column): its gradients are not
+        delays; read such data with :func:`read_bruker_pfg`. Decimal commas (``4,500``) are
+        read.
 
     Examples
     --------
@@ -737,6 +856,14 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
                 "numbers": {}, "time": None, "components": (), "kind": None,
                 "lines": []}
 
+    def diffusion(lineno: int, what: str):
+        return InputError(f"this is a TopSpin diffusion export ({what}), not T1/T2 relaxation "
+                          "data: its gradients would be read as delays", file=file,
+                          field="Diffusion", line=lineno,
+                          expected="a T1/T2 export of a vd-list experiment; read diffusion "
+                                   "data with ionscale.io.nmr.read_bruker_pfg on the "
+                                   "experiment directory (ionscale nmr pfg DIR)")
+
     for lineno, raw in enumerate(lines, start=1):
         text = raw.strip()
         if not text:
@@ -744,6 +871,8 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
         if set(text) <= set("=-*_ "):
             columns = None
             continue
+        if _TS_DIFFUSION.match(text):
+            raise diffusion(lineno, repr(text[:40]))
         m = _TS_FUNCTION.search(text) or _TS_BARE_FUNCTION.match(text)
         if m and ("exp" in m.group("f").lower() or "I[" in m.group("f")):
             function = m.group("f").strip()
@@ -754,10 +883,11 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
         m = _TS_BLOCK.search(text)
         if m:
             if m.group("pk") is not None:
-                pk = float(m.group("pk"))
+                pk = _topspin_float(m.group("pk"), file=file, line=lineno, field_name="region")
                 region = (pk, pk)
             elif m.group("a") is not None:
-                a, b = float(m.group("a")), float(m.group("b"))
+                a, b = (_topspin_float(m.group(k), file=file, line=lineno, field_name="region")
+                        for k in ("a", "b"))
                 region = (min(a, b), max(a, b))
             else:
                 region = None
@@ -769,6 +899,9 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
         if "=" not in text and (tokens[0].lower() == "point" or (
                 columns is None and _norm(tokens[0]) in _TS_TAU_NAMES)):
             columns = [t.lower() for t in tokens]
+            gcol = next((t for t in tokens if t.lower().startswith(("grad", "gi"))), None)
+            if gcol is not None:
+                raise diffusion(lineno, f"a {gcol!r} column")
             if cur is None:
                 cur = new_block(len(blocks) + 1, None, None)
                 blocks.append(cur)
@@ -794,7 +927,7 @@ def read_topspin_relaxation(path: str | os.PathLike) -> list[RelaxationCurve]:
         m = _TS_PAIR.match(text)
         if m and cur is not None:
             try:
-                cur["numbers"][m.group("key").strip()] = float(m.group("value"))
+                cur["numbers"][m.group("key").strip()] = float(_decimal_point(m.group("value")))
             except ValueError:
                 cur["numbers"][m.group("key").strip()] = m.group("value")
     curves = []
@@ -836,13 +969,13 @@ def _topspin_curve(blk: Mapping[str, Any], columns: list[str], file: str,
             raise InputError(f"row has {len(tokens)} fields", file=file, field="data",
                              line=lineno, expected=f"at least {max(tau_j, int_j) + 1} fields")
         tau.append(_topspin_seconds(tokens[tau_j], file=file, line=lineno))
-        try:
-            inten.append(float(tokens[int_j]))
-            if calc_j is not None and len(tokens) > calc_j:
-                calc.append(float(tokens[calc_j]))
-        except ValueError:
-            raise InputError(f"cannot read {tokens[int_j]!r} as a number", file=file,
-                             field="intensity", line=lineno, expected="a number") from None
+        inten.append(_topspin_float(tokens[int_j], file=file, line=lineno,
+                                    field_name="intensity"))
+        if calc_j is not None and len(tokens) > calc_j:
+            try:
+                calc.append(float(_decimal_point(tokens[calc_j])))
+            except ValueError:
+                pass
     tau_a = np.asarray(tau)
     if np.any(tau_a < 0):
         raise InputError("negative delay", file=file, field="tau",
@@ -862,35 +995,158 @@ def _topspin_curve(blk: Mapping[str, Any], columns: list[str], file: str,
 # --------------------------------------------------------------------------------------------
 
 
+#: Bounds on a Bruker parameter file (acqus is ~10-100 kB): larger files, or arrays claiming more
+#: values, are refused before any parsing work.
+_JCAMP_MAX_BYTES = 16 << 20
+_JCAMP_MAX_ITEMS = 1 << 20
+_JCAMP_ARRAY = re.compile(r"^\(\s*(\d+)\s*\.\.\s*(\d+)\s*\)\s*(.*)$")
+_JCAMP_TOKEN = re.compile(r"<[^<>]*>|<|[^\s<>]+")
+
+
+def _jcamp_scalar(token: str) -> Any:
+    """A JCAMP value as int, float or str (``<...>`` strings lose their brackets)."""
+    t = token.strip()
+    if t.startswith("<") and t.endswith(">"):
+        return t[1:-1]
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError:
+        return t
+
+
 def _read_jcamp(path: str) -> dict[str, Any]:
-    import nmrglue as ng
+    """Parameters of a Bruker JCAMP-DX file (``acqus``, ``acqu2s``, ``procs``).
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            dic = ng.bruker.read_jcamp(path)
-        except Exception as exc:  # nmrglue raises several types for bad files
-            raise InputError(f"cannot read the parameter file ({exc})", file=path,
-                             expected="a Bruker JCAMP-DX parameter file") from None
-    if caught:
-        dic["_warnings"] = [str(w.message) for w in caught]
-    return dic
+    A small bounded parser (nmrglue's loops for ever on a file cut inside an array or a
+    ``<string>``): ``##$KEY= value`` lines, arrays ``(0..N)`` whose N + 1 values follow on the
+    next lines, ``<strings>``; ``$$`` lines are comments. The file must end with ``##END=``.
+    Values are int, float or str as written; checking that a number is a number is left to
+    :func:`_num`, which names the field.
+    """
+    try:
+        size = os.path.getsize(path)
+        if size > _JCAMP_MAX_BYTES:
+            raise InputError(f"{size} bytes is too large for a parameter file", file=path,
+                             expected=f"a Bruker JCAMP-DX parameter file (< "
+                                      f"{_JCAMP_MAX_BYTES >> 20} MiB)")
+        with open(path, "rb") as fh:
+            raw = fh.read(_JCAMP_MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read the parameter file ({exc.strerror or exc})", file=path,
+                         expected="a readable Bruker JCAMP-DX parameter file") from None
+    if b"\x00" in raw:
+        raise InputError("the parameter file is binary", file=path,
+                         expected="a Bruker JCAMP-DX parameter file (text)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = text.splitlines()
+    out: dict[str, Any] = {}
+    i, n, ended = 0, len(lines), False
+    while i < n:
+        stripped = lines[i].strip()
+        lineno = i + 1
+        i += 1
+        if not stripped.startswith("##"):
+            continue  # $$ comments, blank lines, data of blocks we do not read
+        key, sep, value = stripped[2:].partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"line {stripped[:40]!r} has no '='", file=path, field="##",
+                             line=lineno, expected="'##KEY= value' lines")
+        if key.upper() == "END":
+            ended = True
+            break
+        name = key[1:] if key.startswith("$") else key
+        value = value.strip()
+        m = _JCAMP_ARRAY.match(value)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            count = hi - lo + 1
+            if count <= 0 or count > _JCAMP_MAX_ITEMS:
+                raise InputError(f"array ({lo}..{hi}) of {name}", file=path, field=name,
+                                 line=lineno, expected=f"(0..N) with N < {_JCAMP_MAX_ITEMS}")
+            tokens: list[str] = []
+            rest = m.group(3)
+            while True:
+                for tok in _JCAMP_TOKEN.findall(rest):
+                    if tok == "<":
+                        raise InputError(f"a <string> in array {name} is not closed",
+                                         file=path, field=name, line=lineno,
+                                         expected="strings closed by '>' (is the file cut?)")
+                    tokens.append(tok)
+                if len(tokens) >= count or i >= n or lines[i].lstrip().startswith("##"):
+                    break
+                rest = "" if lines[i].lstrip().startswith("$$") else lines[i]
+                lineno = i + 1
+                i += 1
+            if len(tokens) != count:
+                cut = " (the file ends inside it)" if i >= n else ""
+                raise InputError(f"array {name} ({lo}..{hi}) holds {len(tokens)} of its "
+                                 f"{count} values{cut}", file=path, field=name, line=lineno,
+                                 expected=f"{count} values (is the file cut?)")
+            out[name] = [_jcamp_scalar(t) for t in tokens]
+        elif value.startswith("<"):
+            start = lineno
+            while not value.endswith(">"):
+                if i >= n or lines[i].lstrip().startswith("##") or len(value) > 1 << 16:
+                    raise InputError(f"the string <...> of {name} is not closed", file=path,
+                                     field=name, line=start,
+                                     expected="a string closed by '>' (is the file cut?)")
+                value += "\n" + lines[i]
+                i += 1
+            out[name] = value[1:-1]
+        else:
+            out[name] = _jcamp_scalar(value) if value else ""
+    if not ended:
+        raise InputError("the file ends without '##END=' (cut short?)", file=path,
+                         field="##END", line=n,
+                         expected="a complete Bruker JCAMP-DX parameter file ending in ##END=")
+    return out
 
 
-def _param(acq: Mapping[str, Any], key: str, file: str, expected: str):
-    if key not in acq or acq[key] is None:
-        raise InputError(f"parameter {key} missing", file=file, field=key, expected=expected)
-    return acq[key]
+def _num(acq: Mapping[str, Any], key: str, file: str, expected: str, *,
+         required: bool = True, integer: bool = False, default: float | None = None):
+    """A numeric parameter of a JCAMP file, checked: InputError naming the file and field when
+    it is missing (and required), not a number, not finite, or not an integer when it must be."""
+    value = acq.get(key)
+    if value is None or value == "":
+        if required:
+            raise InputError(f"parameter {key} missing", file=file, field=key,
+                             expected=expected)
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{key} = {value!r} is not a number", file=file, field=key,
+                         expected=expected)
+    if not math.isfinite(value):
+        raise InputError(f"{key} = {value} is not finite", file=file, field=key,
+                         expected=expected)
+    if integer:
+        if value != int(value):
+            raise InputError(f"{key} = {value} is not an integer", file=file, field=key,
+                             expected=expected)
+        return int(value)
+    return float(value)
 
 
-def _list_item(acq: Mapping[str, Any], key: str, index: int) -> float | None:
+def _list_item(acq: Mapping[str, Any], key: str, index: int, file: str | None = None
+               ) -> float | None:
+    """Item ``index`` of array parameter ``key`` (None when absent); InputError when it is
+    there but not a finite number."""
     values = acq.get(key)
     if not isinstance(values, list) or len(values) <= index:
         return None
-    try:
-        return float(values[index])
-    except (TypeError, ValueError):
-        return None
+    value = values[index]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value):
+        raise InputError(f"{key}{index} = {value!r} is not a finite number", file=file,
+                         field=f"{key}{index}", expected="a number")
+    return float(value)
 
 
 def _read_difflist(path: str) -> np.ndarray:
@@ -903,7 +1159,7 @@ def _read_difflist(path: str) -> np.ndarray:
             continue
         token = text.split()[0].rstrip(",;")
         try:
-            g = float(token)
+            g = float(_decimal_point(token))
         except ValueError:
             raise InputError(f"cannot read {token!r} as a gradient", file=path, field="gradient",
                              line=lineno, expected="one gradient in G/cm per line") from None
@@ -928,10 +1184,14 @@ def _read_ramp(path: str) -> np.ndarray:
             continue
         token = re.split(r"[,;\s]+", text)[0]
         try:
-            values.append(float(token))
+            value = float(token)
         except ValueError:
             raise InputError(f"cannot read {token!r}", file=path, field="ramp", line=lineno,
                              expected="one gradient fraction per line") from None
+        if not math.isfinite(value):
+            raise InputError(f"gradient fraction {token!r} is not finite", file=path,
+                             field="ramp", line=lineno, expected="finite fractions")
+        values.append(value)
     ramp = np.asarray(values)
     if ramp.size == 0:
         raise InputError("the ramp is empty", file=path, field="ramp",
@@ -954,19 +1214,11 @@ def _gradients(directory: str, acq: Mapping[str, Any], acqus: str, calibration
                              file=ramp_path, field="gradient_calibration",
                              expected="gradient_calibration= the gradient at 100 % "
                                       "(T/m, or a string such as '53.5 G/cm')")
-        if isinstance(calibration, str):
-            m = re.match(r"^\s*([-+0-9.eE]+)\s*(.*)$", calibration)
-            factor = unit_factor(m.group(2), "T/m") if m and m.group(2) else None
-            if factor is None:
-                raise InputError(f"cannot read {calibration!r}", field="gradient_calibration",
-                                 expected="a gradient such as '53.5 G/cm' or a number in T/m")
-            cal = float(m.group(1)) * factor
-        else:
-            cal = float(calibration)
+        cal = _quantity(calibration, "T/m", "gradient_calibration", None)
         if not cal > 0:
             raise InputError("the calibration is not positive", field="gradient_calibration",
                              expected="a gradient > 0")
-        gpz = _list_item(acq, "GPZ", 6)
+        gpz = _list_item(acq, "GPZ", 6, acqus)
         if gpz is None:
             raise InputError("GPZ6 (gradient amplitude, %) missing", file=acqus, field="GPZ",
                              expected="a GPZ list with index 6")
@@ -980,55 +1232,82 @@ def _gradients(directory: str, acq: Mapping[str, Any], acqus: str, calibration
 
 def _ser_shape(acq: Mapping[str, Any], acqus: str, ser: str) -> tuple[int, int, bool, bool]:
     """(rows, stored points per row, big-endian, float64) of a ``ser`` file."""
-    td = int(_param(acq, "TD", acqus, "TD, the number of points of each FID"))
+    td = _num(acq, "TD", acqus, "TD, the number of points of each FID (an integer)",
+              integer=True)
     if td < 4:
         raise InputError(f"TD = {td}", file=acqus, field="TD", expected="TD >= 4")
-    dtypa = int(acq.get("DTYPA", 0) or 0)
+    dtypa = _num(acq, "DTYPA", acqus, "0 (int32) or 2 (float64)", required=False,
+                 integer=True, default=0)
     if dtypa not in (0, 2):
         raise InputError(f"DTYPA = {dtypa}", file=acqus, field="DTYPA",
                          expected="0 (int32) or 2 (float64)")
-    big = int(acq.get("BYTORDA", 0) or 0) == 1
+    byt = _num(acq, "BYTORDA", acqus, "0 (little endian) or 1 (big endian)", required=False,
+               integer=True, default=0)
+    if byt not in (0, 1):
+        raise InputError(f"BYTORDA = {byt}", file=acqus, field="BYTORDA",
+                         expected="0 (little endian) or 1 (big endian)")
     size = 8 if dtypa == 2 else 4
     block = 1024 // size  # FIDs start on 1024-byte boundaries
     padded = int(math.ceil(td / block) * block)
     fsize = os.path.getsize(ser)
     for stored in (padded, td):
-        if fsize > 0 and fsize % (stored * size) == 0:
-            return fsize // (stored * size), stored, big, dtypa == 2
+        if fsize > 0 and stored % 2 == 0 and fsize % (stored * size) == 0:
+            return fsize // (stored * size), stored, byt == 1, dtypa == 2
     raise InputError(f"{fsize} bytes are not a whole number of FIDs of TD = {td}", file=ser,
                      field="ser", expected=f"a multiple of {padded * size} bytes "
                                            f"(TD padded to 1024-byte blocks)")
+
+
+def _read_ser(ser: str, rows: int, stored: int, big: bool, isfloat: bool, td: int
+              ) -> np.ndarray:
+    """The FIDs of ``ser`` as complex rows of TD/2 points; InputError on NaN or inf."""
+    dtype = np.dtype((">" if big else "<") + ("f8" if isfloat else "i4"))
+    try:
+        raw = np.fromfile(ser, dtype=dtype, count=rows * stored)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the FIDs ({exc})", file=ser, field="ser",
+                         expected="Bruker ser data matching acqus") from None
+    if raw.size != rows * stored:
+        raise InputError(f"{raw.size} values read, {rows * stored} expected", file=ser,
+                         field="ser", expected="Bruker ser data matching acqus")
+    raw = raw.reshape(rows, stored).astype(float)
+    if isfloat:
+        bad = ~np.isfinite(raw)
+        if bad.any():
+            r, c = (int(x) for x in np.argwhere(bad)[0])
+            raise InputError(f"FID {r + 1} (row {r + 1} of {rows}) holds {raw[r, c]!r} at "
+                             f"point {c // 2 + 1}", file=ser, field="ser",
+                             expected="finite FID points")
+    n = td // 2
+    return raw[:, 0:2 * n:2] + 1j * raw[:, 1:2 * n:2]
 
 
 def _spectra(directory: str, acq: dict[str, Any], acqus: str, ser: str, zero_fill: int
              ) -> tuple[np.ndarray, int, dict[str, Any]]:
     import nmrglue as ng
 
-    aq_mod = int(acq["AQ_mod"]) if acq.get("AQ_mod") is not None else 3
+    aq_mod = _num(acq, "AQ_mod", acqus, "complex (AQ_mod 1 or 3, DQD) data", required=False,
+                  integer=True, default=3)
     if aq_mod not in (1, 3):
         raise InputError(f"AQ_mod = {aq_mod} (real, sequential acquisition)", file=acqus,
                          field="AQ_mod", expected="complex (AQ_mod 1 or 3, DQD) data")
     rows, stored, big, isfloat = _ser_shape(acq, acqus, ser)
     td = int(acq["TD"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            _, data = ng.bruker.read(directory, bin_file="ser", shape=(rows, stored // 2),
-                                     cplex=True, big=big, isfloat=isfloat,
-                                     read_pulseprogram=False, read_acqus=False,
-                                     read_procs=False)
-        except Exception as exc:  # nmrglue raises several types
-            raise InputError(f"cannot read the FIDs ({exc})", file=ser, field="ser",
-                             expected="Bruker ser data matching acqus") from None
-    data = np.asarray(data, dtype=complex).reshape(rows, stored // 2)[:, : td // 2]
+    data = _read_ser(ser, rows, stored, big, isfloat, td)
     info: dict[str, Any] = {"n_rows": rows, "TD": td, "dtype": "float64" if isfloat else "int32"}
-    grpdly = float(acq.get("GRPDLY", -1) or -1)
-    if ("DECIM" in acq and "DSPFVS" in acq) or grpdly > 0:
-        filt = {"acqus": {"DECIM": acq.get("DECIM", 1), "DSPFVS": acq.get("DSPFVS", 20),
+    grpdly = _num(acq, "GRPDLY", acqus, "the group delay in points", required=False,
+                  default=-1.0)
+    decim = _num(acq, "DECIM", acqus, "the decimation factor", required=False)
+    dspfvs = _num(acq, "DSPFVS", acqus, "the DSP firmware version", required=False)
+    if (decim is not None and dspfvs is not None) or grpdly > 0:
+        filt = {"acqus": {"DECIM": int(decim) if decim is not None else 1,
+                          "DSPFVS": int(dspfvs) if dspfvs is not None else 20,
                           "GRPDLY": grpdly}}
         try:
-            data = ng.bruker.remove_digital_filter(filt, data)
-        except ValueError as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = ng.bruker.remove_digital_filter(filt, data)
+        except (ValueError, KeyError, IndexError) as exc:
             raise InputError(f"cannot remove the digital filter ({exc})", file=acqus,
                              field="DSPFVS", expected="DECIM/DSPFVS in nmrglue's table or "
                                                       "GRPDLY > 0") from None
@@ -1037,31 +1316,311 @@ def _spectra(directory: str, acq: dict[str, Any], acqus: str, ser: str, zero_fil
     else:
         info["digital_filter"] = "not removed (no DECIM/DSPFVS/GRPDLY)"
     n_acq = data.shape[1]
+    if n_acq < 2:
+        raise InputError(f"{n_acq} FID points left after the digital filter", file=acqus,
+                         field="TD", expected="a longer FID (TD, GRPDLY)")
     data = data.copy()
     data[:, 0] *= 0.5
     nfft = 1 << int(math.ceil(math.log2(max(n_acq * max(int(zero_fill), 1), 2))))
     data = ng.proc_base.zf_size(data, nfft)
-    spec = ng.proc_base.fft(data)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spec = ng.proc_base.fft(data)
+    if not np.all(np.isfinite(spec)):
+        raise InputError("the spectra overflow (FID values too large to transform)", file=ser,
+                         field="ser", expected="FID values well below 1e300")
     info["fft_size"] = nfft
     return spec, n_acq, info
 
 
 def _ppm_axis(directory: str, acq: Mapping[str, Any], acqus: str, nfft: int
               ) -> tuple[np.ndarray, float]:
-    sw = float(_param(acq, "SW_h", acqus, "SW_h, the spectral width in Hz"))
-    sfo1 = float(_param(acq, "SFO1", acqus, "SFO1, the observe frequency in MHz"))
+    sw = _num(acq, "SW_h", acqus, "SW_h, the spectral width in Hz (> 0)")
+    sfo1 = _num(acq, "SFO1", acqus, "SFO1, the observe frequency in MHz (> 0)")
     if not (sw > 0 and sfo1 > 0):
         raise InputError("SW_h and SFO1 must be positive", file=acqus, field="SW_h",
                          expected="SW_h > 0 Hz and SFO1 > 0 MHz")
     sf = None
     procs = os.path.join(directory, "pdata", "1", "procs")
     if os.path.isfile(procs):
-        sf = _read_jcamp(procs).get("SF")
+        sf = _num(_read_jcamp(procs), "SF", procs, "SF, the reference frequency in MHz",
+                  required=False)
     if not sf:
-        sf = acq.get("BF1") or sfo1
-    sf = float(sf)
+        sf = _num(acq, "BF1", acqus, "BF1, the basic frequency in MHz", required=False)
+    if not sf or sf <= 0:
+        sf = sfo1
     f = (np.arange(nfft) - nfft // 2) * sw / nfft
     return ((sfo1 - sf) * 1e6 + f) / sf, sw / nfft
+
+
+# ---- gradient shape, sequence, δ, Δ and τ of a Bruker data set --------------------------------
+
+#: Pulse-sequence names accepted by ``sequence=`` (and the CLI's ``--sequence``). Spin and
+#: stimulated echoes share one b; ``double-*`` is a double stimulated echo (convection
+#: compensated, e.g. ``dstebpgp3s``) whose D20 is the total diffusion time, i.e. two halves of
+#: Δ/2 each; ``bipolar`` the 13-interval sequence with pairs of opposite lobes.
+SEQUENCES = ("spin-echo", "stimulated", "bipolar", "double-stimulated", "double-bipolar")
+_SEQUENCE_ALIASES = {"pgse": "spin-echo", "se": "spin-echo", "monopolar": "stimulated",
+                     "ste": "stimulated", "pgste": "stimulated", "led": "stimulated",
+                     "stimulated-echo": "stimulated", "bp": "bipolar", "13-interval": "bipolar",
+                     "dste": "double-stimulated", "dste-bipolar": "double-bipolar",
+                     "double-stimulated-bipolar": "double-bipolar"}
+_SEQUENCE_TEXT = {
+    "spin-echo": "spin echo, one gradient pulse per encoding",
+    "stimulated": "stimulated echo, one gradient pulse per encoding",
+    "bipolar": "bipolar gradient pairs (13-interval), lobes of δ/2 separated by τ",
+    "double-stimulated": "double stimulated echo: two stimulated echoes of Δ/2 each",
+    "double-bipolar": "double stimulated echo with bipolar pairs: two halves of Δ/2 each, "
+                      "lobes of δ/2 separated by τ",
+}
+
+
+def _sequence(pulprog: str, given: str | None) -> tuple[str, str]:
+    """(sequence, where it came from) from ``sequence=`` or the pulse-program name."""
+    if given is not None:
+        key = str(given).strip().lower().replace("_", "-")
+        seq = key if key in SEQUENCES else _SEQUENCE_ALIASES.get(key)
+        if seq is None:
+            raise InputError(f"unknown sequence {given!r}", field="sequence",
+                             expected=f"one of {', '.join(SEQUENCES)}")
+        return seq, "given"
+    p = pulprog.strip().lower()
+    if not p:
+        return "bipolar", "assumed: no PULPROG in acqus"
+    if "oneshot" in p:
+        raise InputError(f"pulse program {pulprog!r}: one-shot sequences (unbalanced bipolar "
+                         "pairs) have a b that ionscale does not compute", field="PULPROG",
+                         expected="b computed elsewhere and read with read_pfg_table, or "
+                                  "sequence= when the program is a standard one renamed")
+    bipolar = "bp" in p
+    if p.startswith("dste") or "dste" in p:
+        return ("double-bipolar" if bipolar else "double-stimulated"), f"PULPROG {pulprog}"
+    if bipolar:
+        return "bipolar", f"PULPROG {pulprog}"
+    if "ste" in p or "led" in p:
+        return "stimulated", f"PULPROG {pulprog}"
+    return "spin-echo", f"PULPROG {pulprog} (monopolar assumed)"
+
+
+def _read_shape_file(path: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """Samples (relative amplitude, 1 = 100 %) of a Bruker gradient shape file."""
+    if os.path.getsize(path) > 4 << 20:
+        raise InputError("too large for a gradient shape file", file=path, field="shape",
+                         expected="a Bruker gradient shape (JCAMP, one amplitude per line)")
+    values, info = [], {}
+    for lineno, raw in enumerate(read_lines(path), start=1):
+        text = raw.strip()
+        if not text or text.startswith("$$"):
+            continue
+        if text.startswith("##"):
+            key, _, value = text[2:].partition("=")
+            if key.strip().lstrip("$").upper() == "SHAPE_INTEGFAC":
+                info["SHAPE_INTEGFAC"] = value.strip()
+            if key.strip().upper() == "END":
+                break
+            continue
+        token = re.split(r"[,;\s]+", text)[0]
+        try:
+            v = float(token)
+        except ValueError:
+            raise InputError(f"cannot read {token!r}", file=path, field="shape", line=lineno,
+                             expected="one gradient amplitude (%) per line") from None
+        if not math.isfinite(v):
+            raise InputError(f"amplitude {token!r} is not finite", file=path, field="shape",
+                             line=lineno, expected="finite amplitudes")
+        values.append(v)
+    s = np.asarray(values)
+    if s.size < 2 or not np.any(s):
+        raise InputError(f"{s.size} amplitudes, none non-zero" if s.size else "no amplitudes",
+                         file=path, field="shape",
+                         expected="a gradient lobe of at least 2 amplitudes (%)")
+    return (s / 100.0 if np.max(np.abs(s)) > 1.0 else s), info
+
+
+def _gradient_shape(directory: str, acq: Mapping[str, Any], acqus: str, given
+                    ) -> tuple[Any, str, str, dict[str, Any]]:
+    """(shape for b_value, its name, where it came from, info) of the diffusion gradient."""
+    from ..nmr.bvalues import pulse_shape_factors
+
+    def analytic(name, field_name, file):
+        try:
+            pulse_shape_factors(name)
+        except InputError as exc:
+            raise InputError(exc.message, file=file, field=field_name,
+                             expected=exc.expected) from None
+        return name
+
+    if given is not None:
+        if isinstance(given, (str, os.PathLike)) and os.path.isfile(os.fspath(given)):
+            samples, info = _read_shape_file(os.fspath(given))
+            return samples, os.path.basename(os.fspath(given)), os.fspath(given), info
+        if isinstance(given, str):
+            return analytic(given, "gradient_shape", None), given, "given", {}
+        samples = np.asarray(given, dtype=float)
+        return samples, f"array of {samples.size} samples", "given", {}
+    names = acq.get("GPNAM")
+    name = names[6] if isinstance(names, list) and len(names) > 6 else None
+    name = str(name).strip() if name is not None else ""
+    if not name:
+        return "rectangular", "rectangular", "assumed", {}
+    for candidate in (os.path.join(directory, name), os.path.join(directory, "gpnam6")):
+        if os.path.isfile(candidate):
+            samples, info = _read_shape_file(candidate)
+            return samples, name, candidate, info
+    try:
+        return analytic(name, "GPNAM6", acqus), name, "GPNAM6 in acqus", {}
+    except InputError:
+        raise InputError(f"gradient shape {name!r} (GPNAM6) is not one ionscale knows, and "
+                         "its shape file is not in the experiment directory", file=acqus,
+                         field="GPNAM6",
+                         expected="gradient_shape= (--gradient-shape) 'SMSQ10.100', 'SINE.100', "
+                                  "'RECT.1', 'rectangular', 'sine', or the path of the shape "
+                                  "file (copy it into the experiment directory)") from None
+
+
+_TITLE_DELTA = {
+    "delta": re.compile(r"(?:[Ll]ittle\s*[Dd]elta|[Ss]mall\s*[Dd]elta|δ|\bdelta\b|\bd\b)\s*"
+                        r"[=:]\s*(?P<num>[0-9]+(?:[.,][0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*"
+                        r"(?P<unit>ms|us|µs|μs|s|m|u)\b"),
+    "Delta": re.compile(r"(?:[Bb]ig\s*[Dd]elta|Δ|\bDelta\b|\bDELTA\b|[Dd]iffusion\s+time)\s*"
+                        r"[=:]\s*(?P<num>[0-9]+(?:[.,][0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*"
+                        r"(?P<unit>ms|us|µs|μs|s|m|u)\b"),
+}
+_XML_NAMES = {
+    "delta": {"littledelta", "smalldelta", "gradientpulselength", "gradientduration",
+              "gradientlength", "lildelta"},
+    "Delta": {"bigdelta", "largedelta", "diffusiontime", "diffusiondelay"},
+}
+
+
+def _from_title(directory: str, role: str) -> tuple[float, str] | None:
+    path = os.path.join(directory, "pdata", "1", "title")
+    if not os.path.isfile(path) or os.path.getsize(path) > 1 << 20:
+        return None
+    m = _TITLE_DELTA[role].search("\n".join(read_lines(path)))
+    if m is None:
+        return None
+    label = _TS_SUFFIX[m.group("unit").lower()] if m.group("unit").lower() in _TS_SUFFIX \
+        else m.group("unit")
+    value = float(m.group("num").replace(",", ".")) * unit_factor(label, "s")
+    return value, f"title ({m.group(0).strip()})"
+
+
+def _from_diff_xml(directory: str, role: str) -> tuple[float, str] | None:
+    """δ or Δ from ``diff.xml`` (an element or attribute named littleDelta/bigDelta...)."""
+    import xml.etree.ElementTree as ET
+
+    path = os.path.join(directory, "diff.xml")
+    if not os.path.isfile(path):
+        return None
+    if os.path.getsize(path) > 1 << 20:
+        raise InputError("too large for diff.xml", file=path, field="diff.xml",
+                         expected="TopSpin's diffusion parameters (XML, < 1 MiB)")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise InputError(f"cannot read diff.xml ({exc})", file=path, field="diff.xml",
+                         expected="well-formed XML") from None
+
+    def norm(tag: str) -> str:
+        return re.sub(r"[^a-z]", "", tag.rsplit("}", 1)[-1].lower())
+
+    found = []
+    for el in root.iter():
+        if norm(el.tag) in _XML_NAMES[role] and (el.text or "").strip():
+            found.append((el.tag, el.text.strip(), el.get("unit") or el.get("units")))
+        for key, value in el.attrib.items():
+            if norm(key) in _XML_NAMES[role]:
+                found.append((key, value.strip(), None))
+    for tag, text, unit in found:
+        m = _TS_NUMBER.match(_decimal_point(text.replace(" ", "")))
+        if m is None:
+            continue
+        suffix = m.group("suffix").lower()
+        label = unit or (_TS_SUFFIX.get(suffix) if suffix else None)
+        assumed = label is None
+        factor = unit_factor(label or "ms", "s")
+        if factor is None:
+            raise InputError(f"unit {label!r} of {tag}", file=path, field=tag,
+                             expected="a time unit (ms, us, s)")
+        value = float(m.group("num")) * factor
+        if not (math.isfinite(value) and value > 0):
+            raise InputError(f"{tag} = {text!r}", file=path, field=tag,
+                             expected="a positive time")
+        return value, f"diff.xml {tag}" + (" (ms assumed)" if assumed else "")
+    return None
+
+
+def _timing(directory: str, acq: Mapping[str, Any], acqus: str, seq: str, delta, Delta,
+            tau) -> tuple[float, str, float, str, float | None, str | None]:
+    """(δ, rule, Δ, rule, τ, rule) of a Bruker experiment; keywords win over the data set."""
+    bipolar = seq in ("bipolar", "double-bipolar")
+    if delta is not None:
+        dl, d_rule = _quantity(delta, "s", "delta", None), "given"
+    else:
+        p30 = _list_item(acq, "P", 30, acqus)
+        found = None
+        if p30 is not None and p30 > 0:
+            found = ((2.0 if bipolar else 1.0) * p30 * 1e-6,
+                     "2*P30 (bipolar)" if bipolar else "P30 (monopolar)")
+        found = found or _from_diff_xml(directory, "delta") or _from_title(directory, "delta")
+        if found is None:
+            raise InputError("P30 (gradient pulse length) missing or zero, and neither "
+                             "diff.xml nor the title states δ", file=acqus, field="delta",
+                             expected="P30 > 0 µs in acqus, a littleDelta in diff.xml, "
+                                      "'little delta = 2 ms' in pdata/1/title, or delta= "
+                                      "(--delta)")
+        dl, d_rule = found
+    if Delta is not None:
+        DL, D_rule = _quantity(Delta, "s", "Delta", None), "given"
+    else:
+        d20 = _list_item(acq, "D", 20, acqus)
+        found = (d20, "D20") if d20 is not None and d20 > 0 else None
+        found = found or _from_diff_xml(directory, "Delta") or _from_title(directory, "Delta")
+        if found is None:
+            raise InputError("D20 (diffusion time) missing or zero", file=acqus,
+                             field="Delta", expected="D20 > 0 s in acqus, diff.xml or the "
+                                                     "title, or Delta= (--Delta)")
+        DL, D_rule = found
+    if not (dl > 0 and DL > 0 and DL > dl / 3):
+        raise InputError(f"δ = {dl} s ({d_rule}), Δ = {DL} s ({D_rule})",
+                         file=None if delta is not None and Delta is not None else acqus,
+                         field="delta", expected="0 < delta and delta/3 < Delta")
+    if not bipolar:
+        if tau is not None:
+            raise InputError(f"τ (the gap of bipolar pairs) given for a {seq} sequence",
+                             field="tau", expected="tau only with bipolar sequences")
+        return dl, d_rule, DL, D_rule, None, None
+    if tau is not None:
+        t = _quantity(tau, "s", "tau", None)
+        if t < 0:
+            raise InputError(f"τ = {t} s", field="tau", expected="tau >= 0 s")
+        return dl, d_rule, DL, D_rule, t, "given"
+    d16 = _list_item(acq, "D", 16, acqus) or 0.0
+    p2 = _list_item(acq, "P", 2, acqus) or 0.0
+    rule = "D16 + P2"
+    if p2 <= 0:
+        p2 = 2.0 * (_list_item(acq, "P", 1, acqus) or 0.0)
+        rule = "D16 + 2*P1 (P2 = 0)"
+    return dl, d_rule, DL, D_rule, d16 + p2 * 1e-6, rule
+
+
+def _bruker_b(g, dl, DL, nuc, shape, seq, tau, acqus) -> tuple[np.ndarray, float, float]:
+    """(b, σ of the shape, effective diffusion time t_d) with b = γ²g²σ²δ²·t_d."""
+    from ..nmr.bvalues import b_value, diffusion_time, pulse_shape_factors
+
+    double = seq.startswith("double")
+    base = {"double-bipolar": "bipolar", "double-stimulated": "stimulated"}.get(seq, seq)
+    Dl = DL / 2 if double else DL
+    try:
+        b = np.asarray(b_value(g, dl, Dl, nuc, shape=shape, sequence=base, tau=tau), float)
+        td = float(diffusion_time(Dl, dl, shape=shape, sequence=base, tau=tau))
+    except InputError as exc:
+        raise InputError(exc.message, file=acqus, field=exc.field,
+                         expected=exc.expected) from None
+    sigma = float(pulse_shape_factors(shape)[0])
+    if double:
+        b, td = 2 * b, 2 * td
+    return b * np.ones_like(g), sigma, td
 
 
 def read_bruker_pfg(
@@ -1075,6 +1634,9 @@ def read_bruker_pfg(
     phase: str | float = "auto",
     zero_fill: int = 2,
     noise_region: tuple[float, float] | None = None,
+    gradient_shape=None,
+    sequence: str | None = None,
+    tau: float | str | None = None,
 ) -> PFGData:
     """Read a Bruker pseudo-2D PFG experiment into an echo decay (conventions in module notes).
 
@@ -1085,7 +1647,8 @@ def read_bruker_pfg(
     region : (float, float), optional
         Chemical-shift range to integrate, ppm (either order); the whole spectrum if omitted.
     delta : float or str, optional
-        Gradient pulse length δ (s, or ``"2 ms"``); default 2·P30 (bipolar programs) or P30.
+        Gradient pulse length δ (s, or ``"2 ms"``): the whole pulse, or the total of one bipolar
+        pair; default 2·P30 (bipolar programs) or P30, else ``diff.xml``, else the title.
     Delta : float or str, optional
         Diffusion time Δ (s, or ``"100 ms"``); default D20.
     gradient_calibration : float or str, optional
@@ -1101,25 +1664,34 @@ def read_bruker_pfg(
     noise_region : (float, float), optional
         A signal-free ppm range; when given, the noise of the spectra there sets ``sigma``
         (the standard error of each integral, propagated exactly through FFT and region).
+    gradient_shape : str, path or array_like, optional
+        Shape of the diffusion gradient, overriding ``GPNAM6``: ``"SMSQ10.100"``,
+        ``"SINE.100"``, ``"RECT.1"``, ``"rectangular"``, ``"sine"``, a shape file, or samples.
+    sequence : str, optional
+        One of :data:`SEQUENCES`, overriding the pulse-program name.
+    tau : float or str, optional
+        Gap between the lobes of a bipolar pair (s, or ``"200 us"``); default D16 + P2.
 
     Returns
     -------
     PFGData
-        b (s m⁻²) from b = γ²g²δ²(Δ − δ/3), the integrals as ``signal``, g in T m⁻¹, δ, Δ,
-        nucleus, temperature (``TE``, K) and the acquisition/processing parameters in
-        ``metadata``.
+        b (s m⁻²) = γ²g²σ²δ²·t_d for the data set's gradient shape (σ its integral factor)
+        and sequence (t_d the effective diffusion time, :func:`ionscale.nmr.bvalues.b_value`),
+        the integrals as ``signal``, g in T m⁻¹, δ, Δ, nucleus, temperature (``TE``, K), the
+        formula and every choice behind it in ``b_formula`` and ``metadata``.
 
     Raises
     ------
     InputError
-        Missing ``acqus``/``ser``/``difflist``, a ``ser`` that does not match ``acqus``, as many
-        gradients as rows not given, missing δ/Δ, unknown nucleus, negative gradients, an
+        Missing or cut ``acqus``/``ser``/``difflist``, a parameter that is not a number, a
+        ``ser`` that does not match ``acqus`` or holds NaN, as many gradients as rows not given,
+        missing δ/Δ, unknown nucleus, gradient shape or sequence, negative gradients, an
         empty region.
 
     Examples
     --------
     >>> data = read_bruker_pfg("LLTO/12", region=(-5, 5))  # doctest: +SKIP
-    >>> data.b, data.signal                                 # doctest: +SKIP
+    >>> data.b, data.signal, data.b_formula                 # doctest: +SKIP
     """
     d = os.fspath(directory)
     if not os.path.isdir(d):
@@ -1142,28 +1714,10 @@ def read_bruker_pfg(
     _gamma(nuc, file=None if nucleus is not None else acqus,
            field_name="nucleus" if nucleus is not None else "NUC1")
     pulprog = str(acq.get("PULPROG") or "")
-    bipolar = "bp" in pulprog.lower() or not pulprog
-    if delta is not None:
-        dl = _quantity(delta, "s", "delta", None)
-        delta_rule = "given"
-    else:
-        p30 = _list_item(acq, "P", 30)
-        if p30 is None or p30 <= 0:
-            raise InputError("P30 (gradient pulse length) missing or zero", file=acqus,
-                             field="delta", expected="P30 > 0 µs in acqus or delta= (s)")
-        dl = (2.0 if bipolar else 1.0) * p30 * 1e-6
-        delta_rule = "2*P30 (bipolar)" if bipolar else "P30 (monopolar)"
-    if Delta is not None:
-        DL = _quantity(Delta, "s", "Delta", None)
-    else:
-        d20 = _list_item(acq, "D", 20)
-        if d20 is None or d20 <= 0:
-            raise InputError("D20 (diffusion time) missing or zero", file=acqus, field="Delta",
-                             expected="D20 > 0 s in acqus or Delta= (s)")
-        DL = d20
-    if not (dl > 0 and DL > 0 and DL > dl / 3):
-        raise InputError(f"δ = {dl} s, Δ = {DL} s", field="delta",
-                         expected="0 < delta and delta/3 < Delta")
+    seq, seq_source = _sequence(pulprog, sequence)
+    shape, shape_name, shape_source, shape_info = _gradient_shape(d, acq, acqus, gradient_shape)
+    dl, delta_rule, DL, Delta_rule, tau_s, tau_rule = _timing(d, acq, acqus, seq, delta, Delta,
+                                                              tau)
 
     spec, n_acq, info = _spectra(d, acq, acqus, ser, zero_fill)
     rows = spec.shape[0]
@@ -1175,7 +1729,7 @@ def read_bruker_pfg(
     if region is None:
         mask = np.ones(ppm.size, dtype=bool)
     else:
-        lo, hi = sorted(float(x) for x in region)
+        lo, hi = _ppm_range(region, "region")
         mask = (ppm >= lo) & (ppm <= hi)
         if not mask.any():
             raise InputError(f"region {lo}..{hi} ppm holds no spectral point", field="region",
@@ -1187,31 +1741,68 @@ def read_bruker_pfg(
     elif isinstance(phase, str) and phase == "auto":
         ref = int(np.argmax(np.abs(sums)))
         p0 = -float(np.degrees(np.angle(sums[ref])))
-    elif isinstance(phase, (int, float)) and not isinstance(phase, bool):
+    elif isinstance(phase, (int, float)) and not isinstance(phase, bool) and \
+            math.isfinite(phase):
         p0 = float(phase)
     else:
         raise InputError(f"unknown phase mode {phase!r}", field="phase",
                          expected="'auto', 'magnitude' or a zero-order phase in degrees")
     if p0 is not None:
         signal = np.real(sums * np.exp(1j * np.radians(p0))) * df
+    if not np.all(np.isfinite(signal)):
+        raise InputError("the integrals overflow", file=ser, field="ser",
+                         expected="FID values well below 1e300")
     sigma = None
     if noise_region is not None:
-        sigma = _integral_noise(spec, ppm, mask, noise_region, n_acq, p0, df)
-    b = _b_values(g, dl, DL, nuc)
-    te = acq.get("TE")
-    temperature = float(te) if isinstance(te, (int, float)) and te > 0 else None
+        sigma = _integral_noise(spec, ppm, mask, _ppm_range(noise_region, "noise_region"),
+                                n_acq, p0, df)
+    b, shape_sigma, td = _bruker_b(g, dl, DL, nuc, shape, seq, tau_s, acqus)
+    te = _num(acq, "TE", acqus, "TE, the temperature in K", required=False)
+    temperature = float(te) if te is not None and te > 0 else None
+    assumptions = []
+    if shape_source == "assumed":
+        assumptions.append("the data set does not name its gradient shape (no GPNAM6 in "
+                           "acqus): rectangular pulses assumed; with Bruker's default "
+                           "SMSQ10.100 b would be 0.81 times smaller and D 1.23 times larger "
+                           "(give gradient_shape= / --gradient-shape)")
+    if seq_source.startswith("assumed"):
+        assumptions.append("the data set does not name its pulse program (no PULPROG): "
+                           "bipolar pairs assumed (give sequence= / --sequence)")
+    if "ms assumed" in delta_rule:
+        assumptions.append(f"δ = {dl * 1e3:g} ms from {delta_rule}")
+    tau_text = "" if tau_s is None else f"; τ = {tau_s * 1e6:.4g} µs ({tau_rule})"
+    b_formula = (f"b = γ²g²σ²δ²·t_d ({_SEQUENCE_TEXT[seq]}; {seq_source}); gradient shape "
+                 f"{shape_name} (σ = {shape_sigma:.4g}; {shape_source}); δ = {dl * 1e3:.4g} ms "
+                 f"({delta_rule}); Δ = {DL * 1e3:.4g} ms ({Delta_rule}){tau_text}; "
+                 f"t_d = {td * 1e3:.5g} ms")
     metadata: dict[str, Any] = {
-        "pulse_program": pulprog, "delta_rule": delta_rule, "P30_us": _list_item(acq, "P", 30),
-        "D20_s": _list_item(acq, "D", 20), "SFO1_MHz": acq.get("SFO1"),
-        "SW_h_Hz": acq.get("SW_h"), "region_ppm": None if region is None else (lo, hi),
+        "pulse_program": pulprog, "sequence": seq, "sequence_source": seq_source,
+        "gradient_shape": shape_name, "shape_source": shape_source,
+        "shape_factor": shape_sigma, "diffusion_time_s": td, "tau_s": tau_s,
+        "tau_rule": tau_rule, "delta_rule": delta_rule, "Delta_rule": Delta_rule,
+        "P30_us": _list_item(acq, "P", 30, acqus), "D20_s": _list_item(acq, "D", 20, acqus),
+        "SFO1_MHz": acq.get("SFO1"), "SW_h_Hz": acq.get("SW_h"),
+        "region_ppm": None if region is None else (lo, hi),
         "phase": "magnitude" if p0 is None else "zero-order",
         "phase0_deg": p0, "TD1": _read_jcamp(os.path.join(d, "acqu2s")).get("TD")
         if os.path.isfile(os.path.join(d, "acqu2s")) else None,
-        **info, **g_info}
-    if "_warnings" in acq:
-        metadata["acqus_warnings"] = acq["_warnings"]
+        "assumptions": assumptions, **shape_info, **info, **g_info}
     return PFGData(b=b, signal=signal, sigma=sigma, gradient=g, delta=dl, Delta=DL,
-                   nucleus=nuc, temperature=temperature, source=d, metadata=metadata)
+                   nucleus=nuc, temperature=temperature, source=d, metadata=metadata,
+                   b_formula=b_formula)
+
+
+def _ppm_range(value, field_name: str) -> tuple[float, float]:
+    """``(lo, hi)`` ppm from a pair of numbers (either order); InputError otherwise."""
+    try:
+        lo, hi = (float(x) for x in value)
+    except (TypeError, ValueError):
+        raise InputError(f"{field_name} = {value!r}", field=field_name,
+                         expected="two chemical shifts in ppm, e.g. (-5, 5)") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
+        raise InputError(f"{field_name} = ({lo}, {hi})", field=field_name,
+                         expected="two different finite chemical shifts in ppm")
+    return (lo, hi) if lo < hi else (hi, lo)
 
 
 def _integral_noise(spec: np.ndarray, ppm: np.ndarray, mask: np.ndarray,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..campaign import AnalysisContext, Param, analysis
-from ..io.nmr import read_bruker_pfg, read_pfg_table, read_relaxation_table
+from ..io.nmr import SEQUENCES, read_bruker_pfg, read_pfg_table, read_relaxation_table
 from .pfg import compare_pfg_models, fit_pfg
 from .relaxation import fit_bpp
 
@@ -28,14 +28,21 @@ _PFG_MODELS = ("iso", "aniso", "multi", "lognormal")
 def _pfg_data(ctx: AnalysisContext):
     m = ctx.measurement()
     p = ctx.parameters
+    shape = {"gradient_shape": p["gradient_shape"], "sequence": p["sequence"],
+             "tau": p["tau"]}
     if m.technique == "pfg-bruker":
-        region = p["region"]
+        region, noise = p["region"], p["noise_region"]
         data = read_bruker_pfg(m.files[0].parent if m.files[0].is_file() else m.files[0],
-                               region=tuple(region) if region else None, delta=p["delta"],
-                               Delta=p["Delta"], nucleus=p["nucleus"])
+                               region=tuple(region) if region else None,
+                               noise_region=tuple(noise) if noise else None, delta=p["delta"],
+                               Delta=p["Delta"], nucleus=p["nucleus"], **shape)
     elif m.technique == "pfg-table":
+        if p["region"] or p["noise_region"]:
+            raise ctx.error("region and noise_region integrate Bruker spectra", "region",
+                            "a pfg-bruker measurement, or no region")
         data = read_pfg_table(m.files[0], delta=p["delta"], Delta=p["Delta"],
-                              nucleus=p["nucleus"], temperature=m.condition("temperature"))
+                              nucleus=p["nucleus"], temperature=m.condition("temperature"),
+                              **shape)
     else:
         raise ctx.error(f"technique {m.technique!r}", "measurements",
                         "a pfg-table or pfg-bruker measurement")
@@ -50,13 +57,23 @@ def _pfg_data(ctx: AnalysisContext):
     parameters={
         "model": Param(None, "iso", "decay model", _PFG_MODELS),
         "n_components": Param(None, 2, "components of the multi-exponential model", (2, 3)),
-        "compare": Param(None, False, "compare iso and aniso (F-test, BIC) instead"),
+        "compare": Param(None, False, "compare iso with the model (aniso when the model is "
+                                      "iso; F-test, BIC) instead"),
         "normalise": Param(None, False, "fit S/S0 with S0 = 1 fixed"),
         "baseline": Param(None, False, "fit a constant baseline"),
         "delta": Param("s", None, "gradient pulse length δ (if the file does not say)"),
         "Delta": Param("s", None, "diffusion time Δ (if the file does not say)"),
         "nucleus": Param(None, None, "observed nucleus (if the file does not say)"),
         "region": Param(None, None, "Bruker data: integration region [lo, hi] in ppm"),
+        "noise_region": Param(None, None, "Bruker data: signal-free region [lo, hi] in ppm "
+                                          "whose noise gives the errors of the integrals"),
+        "gradient_shape": Param(None, None, "gradient pulse shape (SMSQ10.100, SINE.100, "
+                                            "RECT.1, rectangular, sine; Bruker default: GPNAM6, "
+                                            "tables: rectangular)"),
+        "sequence": Param(None, None, "pulse sequence (Bruker default: from PULPROG; tables: "
+                                      "spin-echo)", SEQUENCES),
+        "tau": Param("s", None, "gap between the lobes of bipolar pairs (Bruker default: "
+                                "D16 + P2)"),
     },
 )
 def pfg_analysis(ctx: AnalysisContext):
@@ -64,8 +81,10 @@ def pfg_analysis(ctx: AnalysisContext):
     p = ctx.parameters
     data = _pfg_data(ctx)
     if p["compare"]:
-        return compare_pfg_models(data, normalise=bool(p["normalise"]),
-                                  baseline=bool(p["baseline"]))
+        other = "aniso" if p["model"] == "iso" else p["model"]
+        return compare_pfg_models(data, models=("iso", other),
+                                  n_components=int(p["n_components"]),
+                                  normalise=bool(p["normalise"]), baseline=bool(p["baseline"]))
     return fit_pfg(data, model=p["model"], n_components=int(p["n_components"]),
                    normalise=bool(p["normalise"]), baseline=bool(p["baseline"]))
 

@@ -24,6 +24,9 @@ Conventions (named in every docstring)
   - rectangular: ``b = γ²g²δ²(Δ − δ/3)`` (Stejskal & Tanner 1965);
   - half-sine lobe: ``b = γ²g²δ²(4/π²)(Δ − δ/4)``, i.e. shape factor σ = 2/π, λ = 1/4 in
     ``b = γ²g²σ²δ²(Δ − λδ)``;
+  - smoothed square (Bruker's ``SMSQ10.100``): a square whose first and last fraction f of the
+    pulse (10 %) rise and fall as sin² (raised-cosine edges), σ = 1 − f = 0.9; λ and the bipolar
+    form from the same lobe moments in closed form (below);
   - trapezoid with ramp ε: ``b = γ²g²[δ²(Δ − δ/3) + ε³/30 − δε²/6]`` (Price 1997);
   - bipolar pairs (13-interval sequence of Cotts et al. 1989), rectangular lobes of ``δ/2`` with
     a gap τ between them: ``b = γ²g²δ²(Δ − δ/3 − τ/2)`` (Wu, Chen & Johnson 1995);
@@ -83,7 +86,18 @@ _SYMBOL_FIRST = re.compile(r"^([A-Za-z]{1,2})-?(\d{1,3})$")
 
 _SHAPES = {"rectangular": "rectangular", "rect": "rectangular", "square": "rectangular",
            "sine": "sine", "half-sine": "sine", "sin": "sine",
-           "trapezoid": "trapezoid", "trapezoidal": "trapezoid"}
+           "trapezoid": "trapezoid", "trapezoidal": "trapezoid",
+           "smsq": "smsq", "smoothed-square": "smsq", "smoothed square": "smsq"}
+#: Bruker gradient-shape file names (``GPNAM``): ``SMSQ10.100`` (smoothed square, 10 % edges,
+#: 100 points), ``SINE.100`` (half sine), ``RECT.1`` (rectangle). The number of points does not
+#: change the continuous shape.
+_BRUKER_SHAPE = re.compile(r"^(?P<kind>smsq|sine|rect)(?P<pct>\d+)?(?:\.\d+)?$",
+                           re.IGNORECASE)
+#: Edge fraction of a smoothed square when the name does not give one (Bruker's SMSQ10).
+SMSQ_EDGE = 0.1
+_SHAPE_NAMES = ("'rectangular', 'sine', 'trapezoid', 'smsq' (smoothed square), a Bruker name "
+                "such as 'SMSQ10.100', 'SINE.100' or 'RECT.1', or an array of samples of the "
+                "lobe")
 _SEQUENCES = {"spin-echo": "spin-echo", "pgse": "spin-echo", "stimulated": "stimulated",
               "stimulated-echo": "stimulated", "pgste": "stimulated", "bipolar": "bipolar",
               "13-interval": "bipolar"}
@@ -216,13 +230,30 @@ def _polyline_moments(t: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float, 
 
 
 def _parse_shape(shape, ramp) -> tuple[str, np.ndarray | None, float | None]:
-    """(kind, samples, ramp) with kind in rectangular/sine/trapezoid/array."""
+    """(kind, samples, ramp) with kind in rectangular/sine/trapezoid/smsq/array.
+
+    For ``"smsq"`` the third item is the edge fraction f of the smoothed square (not a time).
+    """
+    edge = None
     if isinstance(shape, str):
         kind = _SHAPES.get(shape.strip().lower())
         if kind is None:
+            m = _BRUKER_SHAPE.match(shape.strip())
+            if m is not None:
+                kind = {"smsq": "smsq", "sine": "sine", "rect": "rectangular"}[
+                    m.group("kind").lower()]
+                if kind == "smsq" and m.group("pct") is not None:
+                    edge = float(m.group("pct")) / 100.0
+                elif kind != "smsq" and m.group("pct") is not None:
+                    kind = None
+        if kind is None:
             raise InputError(f"unknown gradient shape {shape!r}", field="shape",
-                             expected="'rectangular', 'sine', 'trapezoid' or an array of "
-                                      "samples of the lobe")
+                             expected=_SHAPE_NAMES)
+        if kind == "smsq":
+            edge = SMSQ_EDGE if edge is None else edge
+            if not 0 < edge <= 0.5:
+                raise InputError(f"smoothed-square edge of {100 * edge:g} % in {shape!r}",
+                                 field="shape", expected="edges of 0 to 50 % (SMSQ10.100)")
         samples = None
     else:
         try:
@@ -240,6 +271,11 @@ def _parse_shape(shape, ramp) -> tuple[str, np.ndarray | None, float | None]:
             raise InputError("shape array is all zero", field="shape",
                              expected="a gradient lobe with non-zero area")
         kind = "array"
+    if kind == "smsq":
+        if ramp is not None:
+            raise InputError("ramp is only used with shape='trapezoid', not a smoothed square",
+                             field="ramp", expected="ramp=None")
+        return kind, samples, edge
     if kind == "trapezoid":
         if ramp is None:
             raise InputError("a trapezoid needs its ramp time", field="ramp",
@@ -260,10 +296,20 @@ def _lobe_polyline(kind: str, samples, ramp, L: float, n: int = 2001):
     elif kind == "sine":
         t = np.linspace(0.0, L, n)
         s = np.sin(np.pi * t / L)
+    elif kind == "smsq":
+        t = np.linspace(0.0, L, n)
+        s = _smsq(t / L, ramp)
     else:
         t = np.linspace(0.0, L, samples.size)
         s = samples
     return np.concatenate([[t[0]], t, [t[-1]]]), np.concatenate([[0.0], s, [0.0]])
+
+
+def _smsq(x: np.ndarray, f: float) -> np.ndarray:
+    """Smoothed square on x ∈ [0, 1]: sin² edges over the fraction ``f`` at each end."""
+    x = np.asarray(x, dtype=float)
+    edge = np.minimum(x, 1.0 - x) / f
+    return np.where(edge < 1.0, np.sin(0.5 * np.pi * np.clip(edge, 0.0, 1.0)) ** 2, 1.0)
 
 
 def _lobe_moments(kind: str, samples, ramp, L) -> tuple:
@@ -281,6 +327,15 @@ def _lobe_moments(kind: str, samples, ramp, L) -> tuple:
         e = ramp
         T, a = L + e, L
         m2 = L ** 3 / 3 + L ** 2 * e / 2 - L * e ** 2 / 12 + e ** 3 / 60
+    elif kind == "smsq":
+        # edges of length e = fL rising as sin²: F = t/2 − (e/2π) sin(πt/e) on the edge,
+        # ∫F = e²/4 − e²/π², ∫F² = e³/12 − 3e³/(8π²); plateau F = t − e/2; falling edge
+        # F(L − u) = a − F_edge(u)
+        e = ramp * L
+        T, a = L, L - e
+        i1 = e ** 2 / 4 - e ** 2 / np.pi ** 2
+        i2 = e ** 3 / 12 - 3 * e ** 3 / (8 * np.pi ** 2)
+        m2 = 2 * i2 - 2 * a * i1 + a ** 2 * e + ((L - 1.5 * e) ** 3 - (0.5 * e) ** 3) / 3
     else:
         t, s = _lobe_polyline(kind, samples, ramp, 1.0)
         F, m1u, m2u = _polyline_moments(t, s)
@@ -371,10 +426,12 @@ def b_value(
         ``"7Li"``...; its γ is taken from :data:`GAMMA`.
     gamma : float, optional
         γ in rad s⁻¹ T⁻¹ instead of ``nucleus``.
-    shape : {"rectangular", "sine", "trapezoid"} or array_like
-        Lobe shape. ``"sine"`` is a half-sine lobe; an array gives the relative amplitude of the
-        lobe sampled uniformly from its start to its end (used as given, not rescaled; the
-        piecewise-linear interpolant is integrated exactly).
+    shape : {"rectangular", "sine", "trapezoid", "smsq"}, Bruker name or array_like
+        Lobe shape. ``"sine"`` is a half-sine lobe; ``"smsq"`` a smoothed square with sin²
+        edges over 10 % at each end (Bruker's ``SMSQ10.100``, σ = 0.9); Bruker file names
+        ``SMSQ<p>.<n>`` (edges of p %), ``SINE.<n>`` and ``RECT.<n>`` are understood; an array
+        gives the relative amplitude of the lobe sampled uniformly from its start to its end
+        (used as given, not rescaled; the piecewise-linear interpolant is integrated exactly).
     ramp : float or str, optional
         Ramp time ε of a trapezoid, s (0 ≤ ε ≤ δ).
     sequence : {"spin-echo", "stimulated", "bipolar"}

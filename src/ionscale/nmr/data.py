@@ -38,7 +38,12 @@ class PFGData:
     source : str or None
         File or directory read.
     metadata : dict
-        Sequence name, shape factors, acquisition parameters...
+        Sequence name, shape factors, acquisition parameters...; ``metadata["assumptions"]``
+        lists choices a reader had to make without the data saying (each becomes a
+        ``fixed-choice`` diagnostic of the fit).
+    b_formula : str or None
+        How b was obtained: the formula, gradient shape, sequence, δ, Δ, τ and where each came
+        from (shown with every fit of these data).
     """
 
     b: np.ndarray
@@ -51,6 +56,7 @@ class PFGData:
     temperature: float | None = None
     source: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    b_formula: str | None = None
 
     def __len__(self) -> int:
         return int(self.b.size)

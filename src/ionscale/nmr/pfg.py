@@ -23,6 +23,7 @@ Everything is SI: b in s m⁻², D in m² s⁻¹.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -34,7 +35,7 @@ from scipy import stats
 
 from ..errors import FitError, FitWarning, InputError
 from ..fitting import FitResult, fit_curve
-from ..results import Provenance, Result, Value, new_axes
+from ..results import Diagnostic, Provenance, Result, Value, new_axes
 from . import models as _m
 from .data import PFGData
 
@@ -184,8 +185,40 @@ def _check_data(data: PFGData, n_params: int):
     if np.ptp(b) == 0:
         raise InputError("all b values are equal", file=src, field="b",
                          expected="a range of b values")
-    _check_decays(b, S, sigma, src)
+    scale = _scale_of(S)
+    _check_decays(b, S / scale, None if sigma is None else sigma / scale, src)
     return b, S, sigma
+
+
+def _scale_of(S: np.ndarray) -> float:
+    """The power of two nearest above max |S|: dividing by it is exact and brings any signal
+    (1e300 or 1e-300 as well as 1e3) to order one before squares are taken."""
+    m = float(np.max(np.abs(S))) if S.size else 0.0
+    if not (m > 0 and math.isfinite(m)):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(m)[1])
+
+
+def _unscale(fit: FitResult, scale: float) -> FitResult:
+    """A fit made on ``S / scale`` expressed in the units of S (S0 and baseline scale; with
+    unknown σ the residuals and χ² too, and AIC/BIC shift by n ln scale²)."""
+    if scale == 1.0:
+        return fit
+    f = np.ones(len(fit.names))
+    for name in ("S0", "baseline"):
+        if name in fit.names:
+            f[fit.index(name)] = scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        # the variance of S0 may not be representable (σ_S0² for S ~ 1e300): inf, while its
+        # error and every other entry are
+        changes = {"values": fit.values * f, "errors": fit.errors * f,
+                   "covariance": (fit.covariance * f[:, None]) * f[None, :],
+                   "samples": None if fit.samples is None else fit.samples * f}
+        if not fit.absolute_sigma:
+            shift = fit.n_points * 2.0 * math.log(scale)
+            changes.update(residuals=fit.residuals * scale, chi2=fit.chi2 * scale * scale,
+                           aic=fit.aic + shift, bic=fit.bic + shift)
+    return dataclasses.replace(fit, **changes)
 
 
 def _check_decays(b, S, sigma, src) -> None:
@@ -282,6 +315,9 @@ class PFGFit(Result):
         The fitted curve on a fine b grid (s m⁻², signal units as ``signal``).
     S0_plot, baseline_plot : float
         ``E = (signal − baseline_plot) / S0_plot`` is the attenuation S/S0 drawn by :meth:`plot`.
+    b_formula : str
+        How the b values were obtained (formula, gradient shape, sequence, δ, Δ, τ), as the
+        reader recorded it ('' when unknown).
     """
 
     b: np.ndarray
@@ -295,6 +331,17 @@ class PFGFit(Result):
     y_fit: np.ndarray
     S0_plot: float = 1.0
     baseline_plot: float = 0.0
+    b_formula: str = ""
+
+    def summary(self) -> str:
+        """The values ± errors, the fit quality (χ²_red only when σ is known: with unit
+        weights it would be in the signal's units squared) and how b was obtained."""
+        lines = _fit_lines(super().summary(), self.sigma is None)
+        if self.b_formula:
+            at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("  fit:")),
+                      1 + len(self.values))
+            lines.insert(at, f"  b: {self.b_formula}")
+        return "\n".join(lines)
 
     def predict(self, b) -> np.ndarray:
         """Model signal at ``b`` (s m⁻²), in the units of :attr:`signal`."""
@@ -330,6 +377,19 @@ class PFGFit(Result):
         ax.legend(frameon=False)
         ax.set_title(self.title or self.method)
         return ax
+
+
+def _fit_lines(summary: str, no_sigma: bool) -> list[str]:
+    """The lines of a summary, the χ² line replaced when σ is unknown."""
+    lines = summary.split("\n")
+    if no_sigma:
+        lines = [_NO_SIGMA_LINE if "χ²" in ln and ln.startswith("  fit:") else ln
+                 for ln in lines]
+    return lines
+
+
+_NO_SIGMA_LINE = ("  fit: no σ given: unit weights, the errors were scaled from the residuals "
+                  "(χ² is not a goodness of fit)")
 
 
 def _predict(model, n, params, b, reference_b):
@@ -426,9 +486,16 @@ def _run_fit(spec, b, S, sigma, start, *, normalise, reference_b, baseline, mont
         m0 = p["S0"] * E0[0] + base
         return (J - np.outer(m / m0, J0[0])) / m0
 
-    return fit_curve(model, b, S, start, sigma=sigma, log=names,
-                     fixed=("S0",) if normalise else (), jacobian=jacobian,
-                     monte_carlo=monte_carlo, seed=seed)
+    try:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            return fit_curve(model, b, S, start, sigma=sigma, log=names,
+                             fixed=("S0",) if normalise else (), jacobian=jacobian,
+                             monte_carlo=monte_carlo, seed=seed)
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+        # a coefficient ran off to 0 or ∞ and the Jacobian lost its meaning
+        raise FitError(f"the fit broke down numerically ({exc}); a diffusion coefficient "
+                       "probably ran off to 0 or infinity: check the model, the baseline "
+                       "option and the b range") from None
 
 
 def _best_fit(spec, b, S, sigma, starts, **kw) -> FitResult:
@@ -503,29 +570,35 @@ def _values(model: str, n: int, fit: FitResult, normalise: bool, baseline: bool)
     return v
 
 
-def _warn_unresolved(fit: FitResult, b: np.ndarray) -> None:
-    """Warn about a diffusion coefficient the b range cannot measure (it ran off to 0 or ∞)."""
+def _unresolved(fit: FitResult, b: np.ndarray) -> list[Diagnostic]:
+    """Diffusion coefficients the b range cannot measure (they ran off to 0 or ∞): one
+    ``unmeasurable`` diagnostic each, and a FitWarning."""
     b_max = float(np.max(b))
     b_pos = b[b > 0]
     b_low = float(np.min(b_pos)) if b_pos.size else b_max
-    bad = []
+    out = []
     for name in fit.names:
         if name.startswith("D"):
             D = fit.value(name)
-            if D * b_max < 1e-3 or D * b_low > 30:
-                bad.append(f"{name} = {D:.3g} m^2/s (b·D from {D * b_low:.2g} to "
-                           f"{D * b_max:.2g})")
-    if bad:
-        warnings.warn("not resolved by the b range (it needs b·D between ~0.01 and ~30): "
-                      + "; ".join(bad) + "; its value and error are not meaningful (check the "
-                      "model, the baseline option and the b range)", FitWarning, stacklevel=3)
+            # too slow: the echo hardly moves over the b range; too fast: it is gone (below
+            # e⁻³ = 5 %) at every b > 0, so the data only say D is larger than about 3/b_low
+            gone = not np.any((b > 0) & (b * D <= 3.0))
+            if not math.isfinite(D) or D * b_max < 1e-3 or gone:
+                out.append(Diagnostic(
+                    "unmeasurable", f"{name} = {D:.3g} m^2/s is not resolved by the b range "
+                    f"(b·D from {D * b_low:.2g} to {D * b_max:.2g}; it needs b·D from ~0.01 "
+                    "and a point with b·D < 3): its value and error are not meaningful (check "
+                    "the model, the baseline option and the b range)", fields=(name,)))
+    for d in out:
+        warnings.warn(d.message, FitWarning, stacklevel=3)
+    return out
 
 
 def _provenance(method: str, data: PFGData, parameters: dict) -> Provenance:
     files = []
     params = dict(parameters)
     params.update({"Delta": data.Delta, "delta": data.delta, "nucleus": data.nucleus,
-                   "temperature": data.temperature})
+                   "temperature": data.temperature, "b_formula": data.b_formula})
     if data.source is not None:
         if os.path.isfile(data.source):
             files.append(data.source)
@@ -551,7 +624,13 @@ def fit_pfg(
     when sigma is None), diffusion coefficients in log space, through
     :func:`ionscale.fitting.fit_curve`. Starting values come from the initial slope of ln S;
     models with several minima (aniso, multi, lognormal) are started from several points and
-    the lowest χ² is kept.
+    the lowest χ² is kept. The signal (and σ) are divided by the power of two nearest above
+    max |S| for the fit, which is exact, so any scale (1e-300 to 1e300) gives the same D.
+
+    Diagnostics besides the fit's own: ``unmeasurable`` for a diffusion coefficient the b range
+    cannot resolve (the echo hardly moves, or is gone at every b > 0), ``fixed-choice`` for each
+    assumption the reader made (``data.metadata["assumptions"]``, e.g. a gradient shape the
+    data set does not name).
 
     Parameters
     ----------
@@ -605,6 +684,7 @@ def fit_pfg(
     spec = _spec(model, n)
     k = len(spec.names) + (0 if normalise else 1) + int(bool(baseline))
     b, S, sigma = _check_data(data, k + int(bool(normalise)))
+    S_data, sigma_data = S, sigma
     reference_b = None
     if normalise:
         i0 = int(np.argmin(b))
@@ -616,6 +696,12 @@ def fit_pfg(
         keep = np.arange(b.size) != i0
         b, S = b[keep], S[keep] / ref
         sigma = None if sigma is None else sigma[keep] / ref
+        S_data, sigma_data = S, sigma
+    # fit S / scale (scale a power of two: exact) so that 1e300 or 1e-300 signals neither
+    # overflow nor underflow; the normalised data are already of order one
+    scale = 1.0 if normalise else _scale_of(S)
+    S = S / scale
+    sigma = None if sigma is None else sigma / scale
     D0, S00 = _initial_slope(b if reference_b is None else np.append(b, reference_b),
                              S if reference_b is None else np.append(S, 1.0))
     extra = {"S0": 1.0 if normalise else S00}
@@ -635,12 +721,17 @@ def fit_pfg(
         if unknown:
             raise InputError(f"unknown parameter(s) {sorted(unknown)}", field="p0",
                              expected=f"names among {list(starts[0])}")
-        starts = [{**starts[0], **{k_: float(v) for k_, v in p0.items()}}]
+        starts = [{**starts[0], **{k_: float(v) / (scale if k_ in ("S0", "baseline") else 1.0)
+                                   for k_, v in p0.items()}}]
     kw = dict(normalise=normalise, reference_b=reference_b, baseline=baseline)
     best = _best_fit(spec, b, S, sigma, starts, monte_carlo=0, seed=None, **kw)
     if monte_carlo:
         best = _run_fit(spec, b, S, sigma, best.params, monte_carlo=monte_carlo, seed=seed, **kw)
-    _warn_unresolved(best, b)
+    best = _unscale(best, scale)
+    S, sigma = S_data, sigma_data
+    diagnostics = _unresolved(best, b)
+    diagnostics += [Diagnostic("fixed-choice", str(a))
+                    for a in (data.metadata or {}).get("assumptions", ()) or ()]
     values = _values(model, n, best, normalise, baseline)
     x_fit = np.linspace(0.0, float(np.max(b)) * 1.02, 200)
     params = best.params
@@ -665,6 +756,7 @@ def fit_pfg(
         b=b, signal=S, sigma=sigma, model=model, n_components=n, normalised=normalise,
         reference_b=math.nan if reference_b is None else reference_b,
         x_fit=x_fit, y_fit=y_fit, S0_plot=float(S0p), baseline_plot=float(basep),
+        diagnostics=tuple(diagnostics), b_formula=data.b_formula or "",
     )
 
 
@@ -694,11 +786,19 @@ class PFGComparison(Result):
     verdict: str
 
     def summary(self) -> str:
+        ref = self.fits[self.preferred]
+        no_sigma = ref.sigma is None
         lines = [super().summary(), f"  verdict: {self.verdict or '-'}; preferred model: "
                                     f"{self.preferred}"]
+        if no_sigma:
+            lines.append(_NO_SIGMA_LINE.replace("  fit: ", "  fits: ") + "; RSS: residual sum "
+                         "of squares")
         for name, row in self.table.items():
-            lines.append(f"  {name:9s} k = {row['k']:d}  χ² = {row['chi2']:.4g}  "
+            fit_q = f"RSS = {row['chi2']:.4g}" if no_sigma else f"χ² = {row['chi2']:.4g}"
+            lines.append(f"  {name:9s} k = {row['k']:d}  {fit_q}  "
                          f"AIC = {row['aic']:.4g}  BIC = {row['bic']:.4g}")
+        if ref.b_formula:
+            lines.append(f"  b: {ref.b_formula}")
         return "\n".join(lines)
 
     def plot(self, ax=None, *, residuals: bool = True):
@@ -758,8 +858,9 @@ def compare_pfg_models(
     Returns
     -------
     PFGComparison
-        Values ``p_value``, ``F``, ``delta_bic`` and ``delta_aic`` (iso minus aniso; NaN when
-        "aniso" is not compared), ``preferred``, ``verdict`` and every fit.
+        Values ``p_value``, ``F``, ``delta_bic`` and ``delta_aic`` (iso minus aniso; only when
+        "aniso" is compared), ``delta_bic_<model>`` (iso minus each other model),
+        ``preferred``, ``verdict``, every fit, and the preferred fit's diagnostics.
     """
     names = []
     for m in models:
@@ -803,16 +904,26 @@ def compare_pfg_models(
     # a rejected model is expected to misfit; only the preferred fit's diagnostics matter
     for w in caught[preferred]:
         warnings.warn(f"{preferred} fit: {w.message}", FitWarning, stacklevel=2)
-    values = {
-        "p_value": Value("p_value", p_value, math.nan, "", "p (F-test, iso ⊂ aniso)"),
-        "F": Value("F", F, math.nan, "", "F"),
-        "delta_bic": Value("delta_bic", d_bic, math.nan, "", "ΔBIC (iso − aniso)"),
-        "delta_aic": Value("delta_aic", d_aic, math.nan, "", "ΔAIC (iso − aniso)"),
-    }
+    values = {}
+    if "aniso" in fits:  # NaN entries would read as a failed result
+        values = {
+            "p_value": Value("p_value", p_value, math.nan, "", "p (F-test, iso ⊂ aniso)"),
+            "F": Value("F", F, math.nan, "", "F"),
+            "delta_bic": Value("delta_bic", d_bic, math.nan, "", "ΔBIC (iso − aniso)"),
+            "delta_aic": Value("delta_aic", d_aic, math.nan, "", "ΔAIC (iso − aniso)"),
+        }
+    for m in names:
+        if m not in ("iso", "aniso"):
+            values[f"delta_bic_{m}"] = Value(f"delta_bic_{m}", iso.bic - fits[m].fit.bic,
+                                             math.nan, "", f"ΔBIC (iso − {m})")
+    # the comparison can be trusted as far as the fit it prefers
+    diagnostics = tuple(Diagnostic(d.code, f"{preferred} fit: {d.message}", d.severity,
+                                   d.fields) for d in fits[preferred].diagnostics)
     prov = _provenance("nmr.compare_pfg_models", data, {
         "models": names, "n_components": n_components, "normalise": normalise,
         "baseline": baseline, "monte_carlo": monte_carlo,
         "p_threshold": P_THRESHOLD, "bic_threshold": BIC_THRESHOLD})
     return PFGComparison(values=values, provenance=prov, fit=None,
                          title=f"PFG-NMR model comparison: {verdict or 'preferred ' + preferred}",
-                         fits=fits, table=table, preferred=preferred, verdict=verdict)
+                         fits=fits, table=table, preferred=preferred, verdict=verdict,
+                         diagnostics=diagnostics)
