@@ -40,6 +40,7 @@ them, so an error names the campaign file and the exact key.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import importlib
@@ -648,7 +649,7 @@ def run_campaign(
 
         bar = tqdm(total=total, desc=campaign.name, unit="analysis")
     campaign.database.parent.mkdir(parents=True, exist_ok=True)
-    with Store(campaign.database) as store:
+    with _run_lock(campaign), Store(campaign.database, check=True) as store:
         for sample in campaign.samples:
             store.add_sample(sample.name, sample.description, **json_safe(sample.properties))
             measured = {m.name: _with_hashes(m) for m in campaign.measurements[sample.name]}
@@ -707,6 +708,30 @@ def run_campaign(
         report_path = write_report(campaign.database, campaign.report, title=campaign.name)
     return RunSummary(tuple(ran), tuple(skipped), tuple(failed), campaign.database, report_path,
                       tuple(flagged))
+
+
+@contextlib.contextmanager
+def _run_lock(campaign: Campaign):
+    """Hold ``<database>.lock`` for the run: a second ``ionscale run`` on the same database is
+    refused at once instead of redoing (and renumbering) the first one's work."""
+    lock_path = campaign.database.with_name(campaign.database.name + ".lock")
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: SQLite's own locking still keeps every write whole
+        yield
+        return
+    with open(lock_path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError("another `ionscale run` is using this results database now",
+                             file=str(campaign.path), field="campaign.database",
+                             expected="one run at a time per database (wait for the other "
+                             "to finish)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _file_status(label: str, status: str, diagnostics: list[dict], failed: list,

@@ -299,39 +299,75 @@ class Store:
     ...     rows = db.results(method="tracer.fit", name="D")
     """
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, create: bool = True,
+                 readonly: bool = False, check: bool = False) -> None:
         self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
         self._where = os.fspath(path)
         self._depth = 0
+        self.readonly = bool(readonly)
+        self._con = None
         if self._where != ":memory:":
-            if not create and not self.path.exists():
+            if (not create or readonly) and not self.path.exists():
                 raise InputError("no such results database", file=self._where,
                                  expected="an existing ionscale database (SQLite)")
             if self.path.is_dir():
                 raise InputError("is a folder, not a results database", file=self._where,
                                  expected="an ionscale database file (SQLite)")
         try:
-            self._con = sqlite3.connect(self._where, isolation_level=None, timeout=60.0)
+            if readonly and self._where != ":memory:":
+                self._con = _connect_readonly(self.path)
+            else:
+                self._con = sqlite3.connect(self._where, isolation_level=None, timeout=60.0)
         except sqlite3.Error as exc:
             raise InputError(f"cannot open the results database ({exc})", file=self._where,
-                             expected="a writable SQLite file in an existing folder") from None
+                             expected="a readable SQLite file" if readonly else
+                             "a writable SQLite file in an existing folder") from None
         try:
             self._con.row_factory = sqlite3.Row
             self._con.execute("PRAGMA foreign_keys = ON")
-            self._con.execute("PRAGMA journal_mode = WAL")
-            self._con.execute("PRAGMA synchronous = FULL")
-            self._prepare()
+            if readonly:
+                version = self._stored_version()
+                if version != SCHEMA_VERSION:
+                    raise InputError(
+                        f"written with results-database schema {version}; reading it needs "
+                        f"schema {SCHEMA_VERSION}", file=self._where,
+                        expected="a database this ionscale wrote (open it once for writing, "
+                        "e.g. with `ionscale run`, to upgrade it)")
+            else:
+                # the version is checked before anything is written: a file of a newer
+                # ionscale is refused untouched (no journal-mode change)
+                self._stored_version()
+                self._con.execute("PRAGMA journal_mode = WAL")
+                self._con.execute("PRAGMA synchronous = FULL")
+                if check:
+                    self.check_integrity()
+                self._prepare()
         except sqlite3.OperationalError as exc:
             self._con.close()
             raise InputError(f"cannot use the results database ({exc})", file=self._where,
                              expected="a readable, writable ionscale database") from None
         except sqlite3.DatabaseError as exc:
             self._con.close()
-            raise InputError(f"not a results database ({exc})", file=self._where,
-                             expected="an ionscale database (SQLite)") from None
+            raise InputError(f"not a results database, or a damaged one ({exc})",
+                             file=self._where, expected="an ionscale database (SQLite)") from None
         except BaseException:
             self._con.close()
             raise
+
+    def check_integrity(self) -> None:
+        """Refuse a damaged file before anything is written into it (``PRAGMA quick_check``).
+
+        Raises
+        ------
+        InputError
+            Naming the file and SQLite's first complaint.
+        """
+        rows = [r[0] for r in self.connection.execute("PRAGMA quick_check(5)")]
+        if rows != ["ok"]:
+            raise InputError(f"the results database is damaged ({'; '.join(map(str, rows))})",
+                             file=self._where,
+                             expected="an intact SQLite file (restore it from a backup, or "
+                             "export what `ionscale db list` can still read)")
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, create: bool = True) -> Store:
@@ -342,7 +378,7 @@ class Store:
 
     def close(self) -> None:
         """Close the file (committed work is already on disk)."""
-        if self._con is not None:
+        if getattr(self, "_con", None) is not None:
             self._con.close()
             self._con = None
 
@@ -919,6 +955,54 @@ class Store:
             json.dump(json_safe(payload), text, indent=2, ensure_ascii=False, allow_nan=False)
             text.write("\n")
         return write_text_atomic(out, text.getvalue())
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open ``path`` without writing anything (not even the WAL index), for reading commands
+    on read-only files and folders."""
+    uri = path.resolve().as_uri()
+    try:
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=60.0)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return con
+    except sqlite3.OperationalError:
+        # a WAL file in a read-only folder cannot create its -shm index: read it as immutable
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+
+def _guard_sqlite(method):
+    """Turn SQLite and JSON errors of a damaged database into an InputError naming the file."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise InputError(f"the results database is read-only ({exc})", file=self._where,
+                                 expected="a writable file for this command") from None
+            raise InputError(f"the results database cannot be used ({exc})", file=self._where,
+                             expected="an intact ionscale database") from None
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"the results database is damaged ({exc})", file=self._where,
+                             expected="an intact ionscale database") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"a stored record is not valid JSON ({exc.msg} at {exc.pos})",
+                             file=self._where, expected="an intact ionscale database") from None
+
+    return wrapper
+
+
+for _name in ("add_sample", "add_measurement", "samples", "measurements", "save_analysis",
+              "find_analysis", "analyses", "analysis", "figures", "results", "export",
+              "schema_version"):
+    _attr = getattr(Store, _name)
+    if isinstance(_attr, property):
+        setattr(Store, _name, property(_guard_sqlite(_attr.fget)))
+    else:
+        setattr(Store, _name, _guard_sqlite(_attr))
+del _name, _attr
 
 
 def _package_version() -> str:

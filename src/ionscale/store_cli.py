@@ -57,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 _STATUS_MARK = {"ok": "ok", "warning": "WARNING", "failed": "FAILED"}
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F) if c not in (0x0A,)}
+_CONTROL.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})
+
+
+def _safe(text: Any) -> str:
+    """Text from the database with control characters (ANSI escapes...) shown, not obeyed."""
+    return str(text).translate(_CONTROL)
+
 
 def _write_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
@@ -85,7 +93,7 @@ def _temperature_text(t: float | None) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """``ionscale db list``: the stored values as a table (or JSON)."""
-    with Store(args.database, create=False) as db:
+    with Store(args.database, readonly=True) as db:
         rows = db.results(sample=args.sample, method=args.method, name=args.name,
                           include_superseded=args.all)
     if args.json:
@@ -99,8 +107,8 @@ def run_list(args: argparse.Namespace) -> int:
               r["method"], r["label"] or r["title"] or "", _STATUS_MARK.get(r["status"], "?"),
               r["symbol"], _value_text(r), _temperature_text(r["temperature_K"])]
              for r in rows]
-    print(_table(["id", "sample", "method", "label", "status", "name", "value ± error", "T"],
-                 table))
+    print(_safe(_table(["id", "sample", "method", "label", "status", "name", "value ± error",
+                        "T"], table)))
     flagged = sorted({r["analysis_id"] for r in rows if r["status"] != "ok"})
     if flagged:
         print(f"{len(flagged)} analysis(es) need attention: `ionscale db show DB ID` gives the "
@@ -112,7 +120,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """``ionscale db show``: one analysis with its parameters, provenance and values."""
-    with Store(args.database, create=False) as db:
+    with Store(args.database, readonly=True) as db:
         a = db.analysis(args.id)
     if args.json:
         _write_json(a)
@@ -165,14 +173,14 @@ def run_show(args: argparse.Namespace) -> int:
                      f"{fit.get('error_method', '?')}")
     if a["figures"]:
         lines.append(f"  figures: {', '.join(a['figures'])}")
-    print("\n".join(lines))
+    print(_safe("\n".join(lines)))
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     """``ionscale db export``: results to CSV (one row per value) or JSON (everything)."""
     fmt = args.format or ("json" if str(args.out).lower().endswith(".json") else "csv")
-    with Store(args.database, create=False) as db:
+    with Store(args.database, readonly=True) as db:
         n = len(db.results(sample=args.sample))
         out = db.export(args.out, format=fmt, sample=args.sample)
     print(f"exported {n} value(s) to {out} ({fmt})")

@@ -155,7 +155,7 @@ def write_report(database: str | os.PathLike, out: str | os.PathLike,
 
     check_output_path(out, {Path(database): "the results database"}, force=force,
                       field="--out")
-    with Store(database, create=False) as store:
+    with Store(database, readonly=True) as store:
         html = render_report(build_context(store, title))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
