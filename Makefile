@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BENCH_VENV := .venv-bench
 BENCH_BIN := $(BENCH_VENV)/bin
 
-.PHONY: demo test bench bench-reference lint clean
+.PHONY: demo test bench bench-reference fuzz lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/python -m pytest
+
+# The long fuzz run of every reader (issue 10): mutated copies of ../shared/data and of a demo.
+fuzz: $(VENV)/.installed-test
+	$(BIN)/ionscale demo --out demo-output --no-progress > /dev/null || true
+	$(BIN)/python benchmarks/fuzz.py --n 20000 --seed 1 --demo demo-output --json fuzz-report.json
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_tracer.py

@@ -1,0 +1,443 @@
+"""Fuzz every reader entry point with mutated copies of real and generated files.
+
+Each input runs in a long-lived worker process that imports ionscale once, under an address-
+space limit (``--memory``, default 4 GiB) and a per-input time limit (``--timeout``, default
+10 s, enforced from the parent, so a hang inside C code is caught too). Outcomes:
+
+``ok``           the reader returned
+``input-error``  it raised an ionscale error (the wanted answer to a bad file)
+``crash``        any other exception (a defect: the message is kept)
+``hang``         no answer within the time limit (the worker is killed and restarted)
+``killed``       the worker died (memory limit, signal)
+``modified``     the input file changed while it was read (never allowed)
+
+Seeds are the real files in ``../shared/data`` and small files the package generates; a
+demo output folder (``--demo DIR``) adds the demo's files. Mutations: byte flips,
+truncations, deleted/duplicated lines, inserted bytes, decimal commas, non-finite numbers,
+huge numbers, re-encodings (UTF-16, Latin-1), empty files.
+
+Usage::
+
+    python benchmarks/fuzz.py --n 20000 --seed 1            # the long run (make fuzz)
+    python benchmarks/fuzz.py --n 300 --seed 7 --json out.json
+
+The short seeded run is part of the test suite (``tests/test_fuzz.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+#: reader name -> "module:function" called as function(path)
+READERS = {
+    "eis": "ionscale.io.eis:read_spectra",
+    "sims-profile": "ionscale.io.sims:read_profile",
+    "sims-map": "benchmarks.fuzz:_read_map",
+    "pfg-table": "ionscale.io.nmr:read_pfg_table",
+    "relaxation-table": "ionscale.io.nmr:read_relaxation_table",
+    "topspin-relaxation": "ionscale.io.nmr:read_topspin_relaxation",
+    "volume": "ionscale.io.volume:read_volume",
+    "campaign": "ionscale.campaign:load_campaign",
+    "store": "benchmarks.fuzz:_read_store",
+    "cycling": "ionscale.io.cycling:read_cycling",
+    "interdiffusion": "ionscale.io.interdiffusion:read_profile",
+}
+
+
+def _read_map(path):
+    from ionscale.io.sims import read_map
+
+    return read_map(path, pixel_size=1e-6)
+
+
+def _read_store(path):
+    """A reading command's view of a results database: every table it lists."""
+    from ionscale.store import Store
+
+    with Store(path, readonly=True) as db:
+        db.results()
+        for a in db.analyses():
+            db.analysis(a["id"])
+        db.measurements()
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+@dataclass(frozen=True)
+class Seed:
+    reader: str
+    path: Path
+
+
+def _generated_seeds(folder: Path) -> list[Seed]:
+    """Small files written by the package's own generators (no shared data needed)."""
+    import numpy as np
+
+    from ionscale.datasets import synthetic
+
+    out: list[Seed] = []
+    decay = synthetic.pfg_decay(2.6e-12, 2.6e-12, temperature=295.15, seed=1)
+    synthetic.write_pfg_table(folder / "pfg.txt", decay)
+    out.append(Seed("pfg-table", folder / "pfg.txt"))
+    t1 = synthetic.t1_curve(np.linspace(250.0, 450.0, 9), seed=2)
+    synthetic.write_relaxation_table(folder / "t1.txt", t1)
+    out.append(Seed("relaxation-table", folder / "t1.txt"))
+    counts = np.random.default_rng(3).poisson(50, (12, 14))
+    synthetic.write_count_map(folder / "map.txt", counts)
+    out.append(Seed("sims-map", folder / "map.txt"))
+    try:
+        import tifffile
+
+        vol = (np.random.default_rng(4).random((8, 12, 12)) > 0.5).astype(np.uint8)
+        tifffile.imwrite(folder / "vol.tif", vol)
+        out.append(Seed("volume", folder / "vol.tif"))
+        np.save(folder / "vol.npy", vol)
+        out.append(Seed("volume", folder / "vol.npy"))
+    except ImportError:
+        pass
+    (folder / "ct1t2.txt").write_text(
+        "Dataset : /opt/data/1\nT1 : Variable Delay\n\nPeak name  F2 [ppm]  T1 [s]\n"
+        "1  4.50 0.5\n\nMixing time [s]  Expt  Calc\n0.01 0.10 0.11\n0.1 0.55 0.54\n"
+        "1.0 0.98 0.99\n", encoding="utf-8")
+    out.append(Seed("topspin-relaxation", folder / "ct1t2.txt"))
+    store = folder / "results.sqlite"
+    from ionscale.results import Provenance, Result, Value
+    from ionscale.store import Store
+
+    with Store(store) as db:
+        for i in range(3):
+            db.save_analysis("S", "t.x", Result(values={"D": Value("D", 1e-13 * (i + 1), 1e-14,
+                                                                   "m^2/s")},
+                                                provenance=Provenance.build("t.x")),
+                             cache_key=f"k{i}", label=f"a{i}")
+        db.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    out.append(Seed("store", store))
+    eis = SHARED / "eis" / "eisfitpython-s04147" / "s04147-140deg.txt"
+    if eis.exists():
+        shutil.copy(eis, folder / "s04147.txt")
+        (folder / "campaign.toml").write_text(
+            '[campaign]\nname = "fuzz"\n\n[[samples]]\nname = "pellet"\n\n'
+            '[[samples.measurements]]\nname = "140C"\ntechnique = "eis"\n'
+            'files = ["s04147.txt"]\nconditions = { temperature = "140 degC", '
+            'thickness = "2.1 mm", diameter = "8 mm" }\n\n[[samples.analyses]]\n'
+            'method = "eis.fit"\nmeasurements = ["140C"]\n'
+            'parameters = { circuit = "p(R1,CPE1)-p(R2,CPE2)-CPE3" }\n', encoding="utf-8")
+        out.append(Seed("campaign", folder / "campaign.toml"))
+    return out
+
+
+def _shared_seeds(folder: Path) -> list[Seed]:
+    out: list[Seed] = []
+    if not SHARED.is_dir():
+        return out
+    for p in sorted((SHARED / "eis").rglob("*")):
+        if p.is_file() and not p.name.startswith(("LICENSE", "sample_info")):
+            out.append(Seed("eis", p))
+    for p in sorted((SHARED / "tracer").glob("*.txt")):
+        out.append(Seed("sims-profile", p))
+    for p in sorted((SHARED / "cycling").glob("hybrid-drt-CP_SSB.*")):
+        out.append(Seed("cycling", p))
+    for p in sorted((SHARED / "interdiffusion").glob("*.csv")):
+        out.append(Seed("interdiffusion", p))
+    tiff = SHARED / "microstructure" / "taufactor-electrode.tiff"
+    if tiff.exists():
+        try:  # a crop keeps every mutated read fast
+            import tifffile
+
+            tifffile.imwrite(folder / "electrode-crop.tif", tifffile.imread(tiff)[:24, :40, :40])
+            out.append(Seed("volume", folder / "electrode-crop.tif"))
+        except Exception:
+            pass
+    return out
+
+
+def _demo_seeds(demo: Path) -> list[Seed]:
+    out = []
+    suffix_reader = {".dta": "eis", ".mpt": "eis", ".mpr": "eis", ".z": "eis",
+                     ".tif": "volume", ".tiff": "volume", ".npy": "volume", ".h5": "volume",
+                     ".sqlite": "store", ".toml": "campaign"}
+    for p in sorted(demo.rglob("*")):
+        if not p.is_file():
+            continue
+        reader = suffix_reader.get(p.suffix.lower())
+        parts = {q.lower() for q in p.parts}
+        if reader is None and p.suffix.lower() in (".txt", ".csv"):
+            reader = ("eis" if "eis" in parts else "cycling" if "cycling" in parts else
+                      "interdiffusion" if "interdiffusion" in parts else
+                      "pfg-table" if "pfg" in p.name.lower() else
+                      "relaxation-table" if "t1" in p.name.lower() else "sims-profile")
+        if reader:
+            out.append(Seed(reader, p))
+    return out
+
+
+# --------------------------------------------------------------------------- mutations
+
+_NUMBER = re.compile(rb"[-+]?\d+\.\d+(?:[eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True) or [data]
+
+
+def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
+    """One random mutation of ``data``: (name, mutated bytes)."""
+    kind = rng.choice(["flip", "flip", "truncate", "truncate", "delete-line", "dup-line",
+                       "insert", "decimal-comma", "non-finite", "huge", "encoding", "empty",
+                       "swap-lines"])
+    n = len(data)
+    if kind == "flip" and n:
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(n)
+            b[i] ^= 1 << rng.randrange(8)
+        return kind, bytes(b)
+    if kind == "truncate" and n:
+        return kind, data[:rng.randrange(n)]
+    if kind in ("delete-line", "dup-line", "swap-lines"):
+        lines = _lines(data)
+        i = rng.randrange(len(lines))
+        if kind == "delete-line":
+            del lines[i]
+        elif kind == "dup-line":
+            lines.insert(i, lines[i])
+        else:
+            j = rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        return kind, b"".join(lines)
+    if kind == "insert":
+        i = rng.randrange(n + 1)
+        return kind, data[:i] + os.urandom(rng.randint(1, 64)) + data[i:]
+    if kind == "decimal-comma":
+        return kind, _NUMBER.sub(lambda m: m.group(0).replace(b".", b","), data)
+    if kind in ("non-finite", "huge"):
+        found = list(_NUMBER.finditer(data))
+        if not found:
+            return "flip", mutate(data, rng)[1]
+        m = rng.choice(found)
+        new = rng.choice([b"nan", b"inf", b"-inf", b"1e400", b"NaN"]) if kind == "non-finite" \
+            else rng.choice([b"1e300", b"2147483648", b"-1e300", b"1e-320", b"0"])
+        return kind, data[:m.start()] + new + data[m.end():]
+    if kind == "encoding":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "flip", mutate(data, rng)[1]
+        enc = rng.choice(["utf-16", "utf-16-le", "latin-1", "utf-32"])
+        return f"encoding-{enc}", text.encode(enc, errors="replace")
+    if kind == "empty":
+        return kind, b""
+    return "flip", data[::-1] if n else b"\x00"
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def _worker(conn, memory: int) -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    except (ImportError, ValueError, OSError):
+        pass
+    import importlib
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)  # decoders' own log lines (tifffile) are not outcomes
+    sys.path.insert(0, str(ROOT))
+    warnings.simplefilter("ignore")
+    from ionscale.errors import IonscaleError
+
+    cache = {}
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        reader, path = job
+        t0 = time.perf_counter()
+        try:
+            if reader not in cache:
+                module, func = READERS[reader].split(":")
+                cache[reader] = getattr(importlib.import_module(module), func)
+            cache[reader](path)
+            outcome, detail = "ok", ""
+        except IonscaleError as exc:
+            outcome, detail = "input-error", str(exc)[:300]
+        except (ModuleNotFoundError, AttributeError) as exc:
+            if reader not in cache:
+                outcome, detail = "skipped", f"reader unavailable: {exc}"
+            else:
+                outcome, detail = "crash", _describe(exc)
+        except BaseException as exc:  # noqa: BLE001 - classifying everything is the point
+            outcome, detail = "crash", _describe(exc)
+        conn.send((outcome, detail, time.perf_counter() - t0))
+
+
+def _describe(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
+                  if "ionscale" in f.filename), tb[-1].name if tb else "?")
+    return f"{type(exc).__name__} at {where}: {str(exc)[:200]}"
+
+
+class Runner:
+    """A worker process with a restart on hang or death."""
+
+    def __init__(self, memory: int, timeout: float):
+        self.memory, self.timeout = memory, timeout
+        self.ctx = mp.get_context("spawn")
+        self._start()
+
+    def _start(self) -> None:
+        self.conn, child = self.ctx.Pipe()
+        self.proc = self.ctx.Process(target=_worker, args=(child, self.memory), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def run(self, reader: str, path: Path, first: bool = False) -> tuple[str, str, float]:
+        self.conn.send((reader, str(path)))
+        # the first call also imports ionscale and the reader's dependencies
+        limit = self.timeout + (60.0 if first else 0.0)
+        if self.conn.poll(limit):
+            try:
+                return self.conn.recv()
+            except EOFError:
+                pass
+        alive = self.proc.is_alive()
+        self.proc.kill()
+        self.proc.join()
+        self._start()
+        if alive:
+            return "hang", f"no answer within {self.timeout:g} s", limit
+        return "killed", f"worker died (exit code {self.proc.exitcode})", limit
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_fuzz(n: int, seed: int, *, demo: Path | None = None, timeout: float = 10.0,
+             memory: int = 4 << 30, readers: set[str] | None = None,
+             progress: bool = False) -> dict:
+    """Run ``n`` mutated inputs (spread over the seeds) and return the outcome table."""
+    rng = random.Random(seed)
+    work = Path(tempfile.mkdtemp(prefix="ionscale-fuzz-"))
+    try:
+        seeds_dir = work / "seeds"
+        seeds_dir.mkdir()
+        seeds = _generated_seeds(seeds_dir) + _shared_seeds(seeds_dir)
+        if demo is not None:
+            seeds += _demo_seeds(Path(demo))
+        if readers:
+            seeds = [s for s in seeds if s.reader in readers]
+        originals = {s.path: _sha(s.path) for s in seeds}
+        table: dict[str, Counter] = defaultdict(Counter)
+        problems: list[dict] = []
+        runner = Runner(memory, timeout)
+        first = True
+        t_start = time.perf_counter()
+        try:
+            for i in range(n):
+                s = seeds[i % len(seeds)]
+                name, data = mutate(s.path.read_bytes(), rng)
+                target = work / f"case{i % 8}{s.path.suffix}"
+                target.write_bytes(data)
+                before = hashlib.sha256(data).hexdigest()
+                outcome, detail, elapsed = runner.run(s.reader, target, first)
+                first = False
+                if outcome != "skipped" and _sha(target) != before:
+                    outcome, detail = "modified", "the input file changed"
+                table[s.reader][outcome] += 1
+                if outcome in ("crash", "hang", "killed", "modified"):
+                    case = work.parent / f"ionscale-fuzz-case-{seed}-{i}{s.path.suffix}"
+                    shutil.copy(target, case)
+                    problems.append({"reader": s.reader, "seed_file": s.path.name,
+                                     "mutation": name, "outcome": outcome, "detail": detail,
+                                     "case": str(case)})
+                if progress and (i + 1) % 200 == 0:
+                    print(f"{i + 1}/{n} inputs, {time.perf_counter() - t_start:.0f} s",
+                          file=sys.stderr)
+        finally:
+            runner.close()
+        for s in seeds:  # the seeds themselves were never touched
+            if _sha(s.path) != originals[s.path]:
+                problems.append({"reader": s.reader, "seed_file": str(s.path),
+                                 "outcome": "modified", "detail": "a seed file changed"})
+        return {"n": n, "seed": seed, "seconds": time.perf_counter() - t_start,
+                "table": {k: dict(v) for k, v in sorted(table.items())},
+                "problems": problems}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def format_table(report: dict) -> str:
+    cols = ["ok", "input-error", "crash", "hang", "killed", "modified", "skipped"]
+    lines = [f"{'reader':20s} {'inputs':>7s} " + " ".join(f"{c:>11s}" for c in cols)]
+    total = Counter()
+    for reader, counts in report["table"].items():
+        total.update(counts)
+        lines.append(f"{reader:20s} {sum(counts.values()):7d} "
+                     + " ".join(f"{counts.get(c, 0):11d}" for c in cols))
+    lines.append(f"{'all':20s} {sum(total.values()):7d} "
+                 + " ".join(f"{total.get(c, 0):11d}" for c in cols))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--demo", type=Path, help="a demo output folder to take seeds from too")
+    ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--memory", type=float, default=4.0, help="GiB per worker")
+    ap.add_argument("--reader", action="append", help="only these readers")
+    ap.add_argument("--json", type=Path, help="write the full report here")
+    args = ap.parse_args(argv)
+    report = run_fuzz(args.n, args.seed, demo=args.demo, timeout=args.timeout,
+                      memory=int(args.memory * 2**30),
+                      readers=set(args.reader) if args.reader else None, progress=True)
+    print(format_table(report))
+    print(f"{report['seconds']:.0f} s")
+    for p in report["problems"][:50]:
+        print(f"{p['outcome']:8s} {p['reader']:16s} {p.get('mutation', '')} "
+              f"{p.get('seed_file', '')}: {p['detail']}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 1 if report["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
