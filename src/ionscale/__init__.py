@@ -4,28 +4,27 @@ Tracer diffusion from isotope-exchange SIMS, PFG-NMR diffusion and relaxation, i
 spectroscopy, conductivity, Arrhenius and Haven analysis, and 3D microstructure metrics, with
 uncertainties, provenance, a results database and reports.
 
-``ionscale.impedance`` and ``ionscale.microstructure`` are imported on first use (the latter
-loads numba and scikit-image, which take a second or two).
+Every technique package (``ionscale.tracer``, ``ionscale.impedance``...) is imported on
+first use: ``import ionscale`` alone is fast.
 """
 
 __version__ = "0.1.0"
 
-from . import nmr, tracer, transport  # noqa: E402
-from .errors import FitError, FitWarning, InputError, IonscaleError  # noqa: E402
-from .fitting import FitResult, fit_curve, fit_residuals  # noqa: E402
-from .results import Provenance, Result, Value  # noqa: E402
-from .units import format_value, parse_quantity  # noqa: E402
+from ._lazy import lazy_exports  # noqa: E402
+
+#: Heavy parts (numba, scipy.stats, scikit-image) load on first use, so that ``ionscale --help``
+#: and a one-technique command start at once.
+_EXPORTS = {
+    ".errors": ["FitError", "FitWarning", "InputError", "IonscaleError"],
+    ".fitting": ["FitResult", "fit_curve", "fit_residuals"],
+    ".results": ["Diagnostic", "Provenance", "Result", "Value"],
+    ".units": ["format_value", "parse_quantity"],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
-    "__version__", "FitError", "FitWarning", "InputError", "IonscaleError", "FitResult",
-    "fit_curve", "fit_residuals", "Provenance", "Result", "Value", "format_value",
-    "parse_quantity", "nmr", "tracer", "transport", "impedance", "microstructure",
+    "__version__", "Diagnostic", "FitError", "FitWarning", "InputError", "IonscaleError",
+    "FitResult", "fit_curve", "fit_residuals", "Provenance", "Result", "Value", "format_value",
+    "parse_quantity", "nmr", "tracer", "transport", "impedance", "microstructure", "cycling",
 ]
-
-
-def __getattr__(name: str):
-    if name in ("impedance", "microstructure"):
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'ionscale' has no attribute {name!r}")

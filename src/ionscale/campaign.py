@@ -102,7 +102,7 @@ class AnalysisSpec:
 _REGISTRY: dict[str, AnalysisSpec] = {}
 _BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.nmr.analyses",
                     "ionscale.transport.analyses", "ionscale.impedance.analyses",
-                    "ionscale.microstructure.analyses")
+                    "ionscale.microstructure.analyses", "ionscale.cycling.analyses")
 
 
 def analysis(

@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_report)
 
     from . import store_cli
+    from .cycling import cli as cycling_cli
     from .impedance import cli as eis_cli
     from .microstructure import cli as micro_cli
     from .nmr import cli as nmr_cli
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     transport_cli.register(sub)
     eis_cli.register(sub)
     micro_cli.register(sub)
+    cycling_cli.register(sub)
     return parser
 
 

@@ -15,16 +15,17 @@ import re
 from functools import lru_cache
 
 import numpy as np
-import scipy.constants as _c
 
 from .errors import InputError
 
-BOLTZMANN = _c.k  #: J K⁻¹
-ELEMENTARY_CHARGE = _c.e  #: C
-BOLTZMANN_EV = _c.k / _c.e  #: eV K⁻¹
-AVOGADRO = _c.N_A  #: mol⁻¹
+# exact by definition in the 2019 SI (the values scipy.constants gives; not imported from it
+# because scipy.constants costs 0.15 s at start-up)
+BOLTZMANN = 1.380649e-23  #: J K⁻¹
+ELEMENTARY_CHARGE = 1.602176634e-19  #: C
+BOLTZMANN_EV = BOLTZMANN / ELEMENTARY_CHARGE  #: eV K⁻¹
+AVOGADRO = 6.02214076e23  #: mol⁻¹
 ZERO_CELSIUS = 273.15  #: K
-EV = _c.e  #: J per eV
+EV = ELEMENTARY_CHARGE  #: J per eV
 
 #: SI unit string -> (field unit label, factor: field value = factor * SI value)
 FIELD_UNITS: dict[str, tuple[str, float]] = {
@@ -56,6 +57,9 @@ FIELD_UNITS: dict[str, tuple[str, float]] = {
     "kg/m^3": ("g cm⁻³", 1e-3),
     "kg/mol": ("g mol⁻¹", 1e3),
     "m^2": ("cm²", 1e4),
+    "V": ("mV", 1e3),
+    "A/m^2": ("mA cm⁻²", 0.1),
+    "C/m^2": ("mAh cm⁻²", 1 / 36000),
 }
 
 #: SI unit -> closed range (SI) outside which a quantity of that unit cannot be physical in a

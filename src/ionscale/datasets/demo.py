@@ -41,6 +41,7 @@ from .synthetic import (
     write_profile,
     write_relaxation_table,
 )
+from .synthetic_cycling import write_cycling_demo
 
 DATA_DIR = Path(__file__).parent / "data"
 REAL_18O = DATA_DIR / "bayesecr-18O-pH2O-dependent-1.txt"
@@ -179,6 +180,7 @@ parameters = {{ model = "aniso" }}
 
     eis_samples = write_eis_demo(data, rng)
     micro_samples = write_micro_demo(data, rng)
+    cycling_samples = write_cycling_demo(data, rng)
     seg_text = ",\n  ".join(str(s) for s in segments)
     campaign = f"""# ionscale demo campaign: a synthetic LLTO polycrystal (seed 000) and a real 18O profile.
 # Paths are relative to this file. Run with:  ionscale run {out.name}/campaign.toml
@@ -327,7 +329,7 @@ method = "tracer.profile"
 label = "Crank surface-exchange fit (D*, k*)"
 measurements = ["depth-profile"]
 parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584" }}
-{eis_samples}{micro_samples}"""
+{eis_samples}{micro_samples}{cycling_samples}"""
     path = out / "campaign.toml"
     write_text_atomic(path, campaign)
     return path

@@ -16,22 +16,57 @@ Readers are in :mod:`ionscale.io.eis`; conductivity from geometry in
 :mod:`ionscale.transport.conductivity`.
 """
 
-from .capacitance import arc_capacitances, assign_arcs, brug_capacitance, peak_frequency
-from .circuits import Circuit
-from .data import Spectrum, spectrum_from_arrays
-from .drt import DRTResult, compute_drt
-from .elements import ELEMENTS, element_table
-from .evolution import EvolutionResult, resistance_evolution, resistance_series
-from .fit import CircuitFit, fit_circuit, initial_guess, initial_guesses
-from .kramers_kronig import KKResult, KKSeries, kk_series, kramers_kronig
-from .pellet import Geometry, PelletResult, PelletSeries, pellet_conductivities, pellet_series
-from .series import SeriesFit, fit_series
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    ".capacitance": ["arc_capacitances", "assign_arcs", "brug_capacitance", "peak_frequency"],
+    ".circuits": ["Circuit"],
+    ".data": ["Spectrum", "spectrum_from_arrays"],
+    ".drt": ["DRTResult", "compute_drt"],
+    ".elements": ["ELEMENTS", "element_table"],
+    ".evolution": ["EvolutionResult", "resistance_evolution", "resistance_series"],
+    ".fit": ["CircuitFit", "fit_circuit", "initial_guess", "initial_guesses"],
+    ".kramers_kronig": ["KKResult", "KKSeries", "kk_series", "kramers_kronig"],
+    ".pellet": [
+        "Geometry",
+        "PelletResult",
+        "PelletSeries",
+        "pellet_conductivities",
+        "pellet_series",
+    ],
+    ".series": ["SeriesFit", "fit_series"],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
-    "Circuit", "CircuitFit", "DRTResult", "ELEMENTS", "EvolutionResult", "Geometry", "KKResult",
-    "KKSeries", "PelletResult", "PelletSeries", "SeriesFit", "Spectrum", "arc_capacitances",
-    "assign_arcs", "brug_capacitance", "compute_drt", "element_table", "fit_circuit",
-    "fit_series", "initial_guess", "initial_guesses", "kk_series", "kramers_kronig",
-    "peak_frequency", "pellet_conductivities", "pellet_series", "resistance_evolution",
-    "resistance_series", "spectrum_from_arrays",
+    "Circuit",
+    "CircuitFit",
+    "DRTResult",
+    "ELEMENTS",
+    "EvolutionResult",
+    "Geometry",
+    "KKResult",
+    "KKSeries",
+    "PelletResult",
+    "PelletSeries",
+    "SeriesFit",
+    "Spectrum",
+    "arc_capacitances",
+    "assign_arcs",
+    "brug_capacitance",
+    "compute_drt",
+    "element_table",
+    "fit_circuit",
+    "fit_series",
+    "initial_guess",
+    "initial_guesses",
+    "kk_series",
+    "kramers_kronig",
+    "peak_frequency",
+    "pellet_conductivities",
+    "pellet_series",
+    "resistance_evolution",
+    "resistance_series",
+    "spectrum_from_arrays",
 ]

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -49,7 +50,7 @@ from scipy.optimize import nnls
 
 from ..errors import FitError, FitWarning, InputError
 from ..fitting import FitResult, fit_residuals
-from ..results import InputFile, Provenance, Result, Value, json_safe, new_axes
+from ..results import Diagnostic, InputFile, Provenance, Result, Value, json_safe, new_axes
 from .capacitance import brug_capacitance, time_constant
 from .circuits import Circuit, as_circuit
 from .data import Spectrum
@@ -303,6 +304,176 @@ def _check_spectrum(spectrum) -> Spectrum:
     return spectrum
 
 
+def _check_impedance(spectrum: Spectrum, weighting: str, domain: str) -> None:
+    """Finite impedances (a Spectrum built by hand is not checked), and no Z = 0 where the
+    weights or the admittance divide by it."""
+    z = np.asarray(spectrum.impedance)
+    f = np.asarray(spectrum.frequency)
+    bad = ~np.isfinite(z)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"Z = {z[i]} at {f[i]:g} Hz is not finite ({int(bad.sum())} such "
+                         "point(s))", file=spectrum.source, field="impedance",
+                         expected="finite impedances")
+    zabs = np.abs(z)
+    zero = zabs == 0
+    if zero.all():
+        raise InputError("every impedance is 0", file=spectrum.source, field="impedance",
+                         expected="a measured spectrum")
+    lo, hi = float(zabs[~zero].min()), float(zabs.max())
+    if lo < _REPRESENTABLE[0] or hi > _REPRESENTABLE[1]:
+        raise InputError(f"|Z| from {lo:.3g} to {hi:.3g} Ω: beyond what double precision "
+                         "can fit (its parameters and Jacobian would under- or overflow)",
+                         file=spectrum.source, field="impedance",
+                         expected=f"|Z| between {_REPRESENTABLE[0]:g} and "
+                                  f"{_REPRESENTABLE[1]:g} Ω (check the unit of the data)")
+    if zero.any() and (weighting in ("modulus", "proportional") or domain == "admittance"):
+        i = int(np.flatnonzero(zero)[0])
+        why = "the admittance 1/Z" if domain == "admittance" else f"weighting {weighting!r}"
+        raise InputError(f"Z = 0 at {f[i]:g} Hz ({int(zero.sum())} such point(s)); {why} "
+                         "divides by it", file=spectrum.source, field="impedance",
+                         expected="non-zero impedances: leave those points out (fmin/fmax) "
+                                  "or use weighting='unit' in the impedance domain")
+
+
+#: Median |Z| (ohm) within which circuits are fitted in ohm; outside, in scaled units.
+_UNSCALED = (1e-30, 1e30)
+#: |Z| (ohm) that can be fitted at all, in scaled units (subnormal numbers have no precision).
+_REPRESENTABLE = (1e-280, 1e280)
+
+
+def _impedance_powers(c: Circuit) -> dict[str, int] | None:
+    """How each parameter scales with the impedance: ``Z(p · k^power) = k Z(p)``; None for a
+    unit this does not know (no scaling then)."""
+    out = {}
+    for n, unit in c.units.items():
+        u = (unit or "").strip()
+        if u.startswith("ohm") or u == "H":
+            out[n] = 1
+        elif u.startswith("F"):
+            out[n] = -1
+        elif u in ("", "s"):
+            out[n] = 0
+        else:
+            return None
+    # check the homogeneity on typical values rather than trust the unit labels
+    typical = {1: 1.0, -1: 1e-3, 0: 0.8}
+    p = [typical[out[n]] if c.units[n] != "s" else 1e-2 for n in c.parameter_names]
+    grid = Grid(np.logspace(-2, 5, 8))
+    with np.errstate(all="ignore"):
+        z1 = c._z(grid, p)
+        z2 = c._z(grid, [v * 1e3 ** out[n] for n, v in zip(c.parameter_names, p,
+                                                              strict=True)])
+    if not np.allclose(z2, 1e3 * z1, rtol=1e-8, atol=0):
+        return None
+    return out
+
+
+def _working_scale(c: Circuit, spectrum: Spectrum) -> tuple[float, dict[str, int]]:
+    """(k, powers): fit ``Z/k`` with parameters ``p k^-power``; k = 1 for usual data."""
+    mid = float(np.median(np.abs(spectrum.impedance)))
+    if _UNSCALED[0] <= mid <= _UNSCALED[1] or not mid > 0:
+        return 1.0, {}
+    powers = _impedance_powers(c)
+    if powers is None:
+        return 1.0, {}
+    return 10.0 ** round(math.log10(mid)), powers
+
+
+def _rescale_fit(fit: FitResult, powers: Mapping[str, int], k: float) -> FitResult:
+    """A fit made in units of ``Z/k`` back in ohm (values, errors, covariance)."""
+    f = np.array([k ** powers[n] for n in fit.names])
+    with np.errstate(over="ignore", invalid="ignore"):
+        return replace(fit, values=fit.values * f, errors=fit.errors * f,
+                       covariance=fit.covariance * np.outer(f, f),
+                       samples=None if fit.samples is None else fit.samples * f)
+
+
+def _runaway_diagnostics(c: Circuit, spectrum: Spectrum, fit: FitResult
+                         ) -> tuple[Diagnostic, ...]:
+    """``unmeasurable`` for fitted values the data cannot measure: a resistance far above the
+    largest |Z| measured (an arc that never closes in the window) or far below the smallest
+    (indistinguishable from 0), an arc time constant far outside the measured window."""
+    zabs = np.abs(spectrum.impedance)
+    zmax, zmin = float(zabs.max()), float(zabs[zabs > 0].min())
+    out = []
+    for n, v, free in zip(fit.names, fit.values, fit.free, strict=True):
+        if not free or c.units.get(n) != "ohm" or not math.isfinite(v):
+            continue
+        if v > 1e3 * zmax:
+            out.append(Diagnostic(
+                "unmeasurable", f"{n} = {v:.3g} Ω is {v / zmax:.2g} times the largest measured "
+                f"|Z| ({zmax:.3g} Ω): the fit ran away and the data cannot measure it",
+                fields=(n,)))
+        elif v < 1e-6 * zmin:
+            out.append(Diagnostic(
+                "unmeasurable", f"{n} = {v:.3g} Ω is below 10⁻⁶ of the smallest measured |Z| "
+                f"({zmin:.3g} Ω): the data cannot tell it from 0", fields=(n,)))
+    lo = 1e-3 / (2 * math.pi * float(spectrum.frequency.max()))
+    hi = 1e3 / (2 * math.pi * float(spectrum.frequency.min()))
+    free = dict(zip(fit.names, fit.free, strict=True))
+    for arc, t in zip(c.arcs, c.time_constants(fit.values), strict=True):
+        if not any(free[fit.names[j]] for j in arc.columns):
+            continue
+        if math.isfinite(t.tau) and t.tau > 0 and not lo <= t.tau <= hi:
+            out.append(Diagnostic(
+                "unmeasurable", f"τ({arc.label}) = {t.tau:.3g} s lies more than three decades "
+                f"outside the measured window (1/2πf from {lo * 1e3:.3g} to {hi / 1e3:.3g} s)",
+                fields=(f"{arc.capacitor}_tau",)))
+    return tuple(out)
+
+
+def _failing(c: Circuit, spectrum: Spectrum, fit: FitResult) -> str | None:
+    """Why a fit (in ohm) is not physical: a non-finite or out-of-range value, derived ones
+    included, or a runaway; None when it is."""
+    values = [Value(n, float(v), float(e), c.units[n] or "")
+              for n, v, e in zip(fit.names, fit.values, fit.errors, strict=True)]
+    with np.errstate(all="ignore"):
+        values += list(_derived(c, fit).values())
+    for v in values:
+        for d in v.check():
+            if d.code in ("non-finite", "out-of-range"):
+                return d.message
+    run = [d for d in _runaway_diagnostics(c, spectrum, fit) if "ran away" in d.message]
+    return run[0].message if run else None
+
+
+def _fits_within_errors(c: Circuit, spectrum: Spectrum, fit: FitResult, k: float,
+                        powers: Mapping[str, int]) -> bool:
+    """Whether a fit with known σ describes the data within their errors (χ² probable) with
+    physical values: no other minimum can then be meaningfully better."""
+    if not fit.absolute_sigma or fit.dof <= 0 or not fit.success:
+        return False
+    if any(d.code == "chi2-improbable" for d in fit.diagnostics):
+        return False
+    return _failing(c, spectrum, fit if k == 1.0 else _rescale_fit(fit, powers, k)) is None
+
+
+def _prefer_auto(c: Circuit, spectrum: Spectrum, given: FitResult | None,
+                 auto: FitResult | None, k: float, powers: Mapping[str, int]) -> str | None:
+    """Why the fit from the automatic start replaces the one from the user's start, or None
+    when it does not (fits in working units; ``k``, ``powers`` convert them to ohm)."""
+    if auto is None:
+        return None
+    if given is None:
+        return "no fit from the given starting values converged"
+
+    def real(fit: FitResult) -> FitResult:
+        return fit if k == 1.0 else _rescale_fit(fit, powers, k)
+
+    bad_given = _failing(c, spectrum, real(given))
+    bad_auto = _failing(c, spectrum, real(auto))
+    if bad_given and not bad_auto:
+        return (f"the fit from the given starting values ran away ({bad_given}; "
+                f"χ² = {given.chi2:.4g}, automatic start χ² = {auto.chi2:.4g})")
+    if bad_auto and not bad_given:
+        return None
+    if auto.chi2 < given.chi2 * (1 - 1e-4):
+        return (f"the fit from the given starting values ended in a worse minimum "
+                f"(χ² = {given.chi2:.4g} against {auto.chi2:.4g} from the automatic start)")
+    return None
+
+
 def _check_choice(value, choices, field: str) -> str:
     if value not in choices:
         raise InputError(f"{field} = {value!r}", field=field,
@@ -429,6 +600,7 @@ def _ladder(f: np.ndarray, Z: np.ndarray, *, constant: bool, inductive: bool, ta
     coef = np.zeros(len(cols))
     if cols:
         mod = np.abs(Z)
+        mod = np.maximum(mod, 1e-3 * float(np.median(mod)))  # a point at Z = 0 (unit weights)
         A = np.column_stack(cols) / mod[:, None]
         A = np.vstack([A.real, A.imag])
         b = np.concatenate([Z.real / mod, Z.imag / mod])
@@ -792,10 +964,11 @@ def _spectrum_time(spectrum: Spectrum) -> float | None:
 
 def build_fit_result(circuit: Circuit, spectrum: Spectrum, fit: FitResult, *, weighting: str,
                      domain: str, parameters: Mapping[str, Any] | None = None,
-                     model: np.ndarray | None = None, method: str = "impedance.fit_circuit"
-                     ) -> CircuitFit:
+                     model: np.ndarray | None = None, method: str = "impedance.fit_circuit",
+                     diagnostics: Iterable[Diagnostic] = ()) -> CircuitFit:
     """Wrap a :class:`FitResult` of ``circuit`` on ``spectrum`` into a :class:`CircuitFit`
-    (``parameters``: JSON-safe provenance parameters)."""
+    (``parameters``: JSON-safe provenance parameters; ``diagnostics``: the technique's own,
+    merged with the fit's and the values' checks)."""
     values = {n: Value(n, float(v), float(e), circuit.units[n] or "", None)
               for n, v, e in zip(fit.names, fit.values, fit.errors, strict=True)}
     values.update(_derived(circuit, fit))
@@ -819,6 +992,7 @@ def build_fit_result(circuit: Circuit, spectrum: Spectrum, fit: FitResult, *, we
         time=_spectrum_time(spectrum),
         start_time=spectrum.start_time,
         source=spectrum.source,
+        diagnostics=tuple(diagnostics),
     )
 
 
@@ -874,11 +1048,27 @@ def arc_permutation(circuit: Circuit, values, reference: list[float] | None = No
 
 
 def permute_fit(fit: FitResult, perm: np.ndarray) -> FitResult:
-    """The same fit with its parameter columns relabelled (``values[perm]``)."""
+    """The same fit with its parameter columns relabelled (``values[perm]``); the fit's
+    diagnostics name the parameters by their new labels."""
+    rename = {fit.names[int(j)]: fit.names[i] for i, j in enumerate(perm) if int(j) != i}
     return replace(fit, values=fit.values[perm], errors=fit.errors[perm],
                    covariance=fit.covariance[np.ix_(perm, perm)],
                    free=tuple(np.asarray(fit.free)[perm].tolist()),
-                   samples=None if fit.samples is None else fit.samples[:, perm])
+                   samples=None if fit.samples is None else fit.samples[:, perm],
+                   diagnostics=_renamed(fit.diagnostics, rename))
+
+
+def _renamed(diagnostics: Iterable[Diagnostic], rename: Mapping[str, str]
+             ) -> tuple[Diagnostic, ...]:
+    """Diagnostics with parameter names replaced (fields and message, whole names only)."""
+    diagnostics = tuple(diagnostics)
+    if not rename:
+        return diagnostics
+    names = sorted(rename, key=len, reverse=True)
+    rx = re.compile(r"(?<![\w])(" + "|".join(map(re.escape, names)) + r")(?![\w])")
+    return tuple(Diagnostic(d.code, rx.sub(lambda m: rename[m.group(1)], d.message),
+                            d.severity, tuple(rename.get(f, f) for f in d.fields))
+                 for d in diagnostics)
 
 
 def fit_circuit(
@@ -896,8 +1086,22 @@ def fit_circuit(
     fmax: float | None = None,
     max_nfev: int | None = None,
     sort_arcs: bool | None = None,
+    auto_start: bool = True,
 ) -> CircuitFit:
     """Fit an equivalent circuit to a spectrum by complex non-linear least squares.
+
+    Starting values given by the user are fitted first; with ``auto_start`` the fit is also
+    run from the spectrum's own estimates (:func:`initial_guesses`) and the better of the two
+    is kept: a physical fit before one that ran away (a value non-finite, outside its physical
+    range or far beyond what the data can measure), then the lower χ². When the automatic
+    start wins, the result carries an ``auto-start`` diagnostic (status ``warning``) saying so.
+    Every result is checked for runaway values: a resistance above 10³ × the largest measured
+    |Z| or below 10⁻⁶ × the smallest, an arc time constant three decades outside the measured
+    window, get an ``unmeasurable`` diagnostic.
+
+    Impedances far from 1 Ω (median |Z| outside 10⁻³⁰ to 10³⁰ Ω) are fitted in scaled units
+    (``Z/k``, the parameters scaled to match) and the result converted back, so that Z² in the
+    Jacobian cannot overflow.
 
     Parameters
     ----------
@@ -928,7 +1132,13 @@ def fit_circuit(
     sort_arcs : bool, optional
         Relabel interchangeable arcs (R‖C or R‖CPE blocks of the same series chain) so that
         their time constants increase in string order (``R1‖CPE1`` is the highest-frequency
-        arc). Default: only when the starting values were not all given by the user.
+        arc). Default: only when the starting values were not all given by the user; when
+        they were and the automatic start wins, its arcs take the labels of the user's
+        starting values (by τ order).
+    auto_start : bool
+        Also fit from the automatic starting values when ``initial`` gives some, and keep the
+        better fit (see above). With False, the automatic start is tried only when no start
+        from the given values converges (and is then reported as ``auto-start`` too).
 
     Returns
     -------
@@ -938,7 +1148,8 @@ def fit_circuit(
     ------
     InputError
         Unknown weighting/domain/parameter names, wrong number of initial values, ``"sigma"``
-        weighting without σ, a circuit string that does not parse.
+        weighting without σ, a circuit string that does not parse, impedances that are not
+        finite, Z = 0 where the weighting or the admittance domain divides by it.
     FitError
         Fewer points than free parameters, or no start converged.
 
@@ -965,6 +1176,7 @@ def fit_circuit(
         raise InputError("weighting='sigma' but the spectrum has no uncertainties",
                          file=spectrum.source, field="sigma",
                          expected="spectrum.sigma, or weighting 'modulus'/'proportional'")
+    _check_impedance(spectrum, weighting, domain)
     fixed_names, fixed_values = _fixed_values(c, fixed)
     user = _merge_initial(c, initial)
     user.update(fixed_values)
@@ -972,53 +1184,102 @@ def fit_circuit(
     if missing_fixed:
         raise InputError(f"fixed parameter(s) {missing_fixed} have no value", field="fixed",
                          expected="a value in initial, or fixed={name: value}")
-    if len(user) < c.n_parameters:
-        candidates = initial_guesses(spectrum, c, known=user)
-    else:
-        candidates = [{n: user[n] for n in c.parameter_names}]
-    start = candidates[0]
     all_bounds = _bounds(c, bounds)
-    core_bounds = _core_bounds(c, all_bounds)
-    problem = _Problem(c, spectrum.frequency, spectrum.impedance, spectrum.sigma, weighting,
-                       domain)
+    # work in units where the median |Z| is about 1 when the data are extreme (|Z| ~ 1e200
+    # would overflow the Jacobian, which squares Z)
+    k, powers = _working_scale(c, spectrum)
+    work = spectrum if k == 1.0 else replace(
+        spectrum, impedance=spectrum.impedance / k,
+        sigma=None if spectrum.sigma is None else spectrum.sigma / k)
+    to_work = (lambda d: d) if k == 1.0 else (
+        lambda d: {n: v * k ** -powers[n] for n, v in d.items()})
+    user_w, fixed_w = to_work(user), to_work(fixed_values)
+    bounds_w = all_bounds if k == 1.0 else {
+        n: (lo * k ** -powers[n], hi * k ** -powers[n]) for n, (lo, hi) in all_bounds.items()}
+    core_bounds = _core_bounds(c, bounds_w)
+    problem = _Problem(c, work.frequency, work.impedance, work.sigma, weighting, domain)
     absolute = weighting == "sigma"
     log = c.log_parameters
     free = [n for n in c.parameter_names if n not in fixed_names]
-    starts = list(candidates)
+    given_all = len(user) == c.n_parameters
+    given_some = bool(set(user) - fixed_names)
+    if given_all:
+        user_starts = [{n: user_w[n] for n in c.parameter_names}]
+    else:
+        user_starts = initial_guesses(work, c, known=user_w)
     if multistart:
         rng = np.random.default_rng(seed)
-        starts += [_perturb(c, start, free, all_bounds, rng) for _ in range(int(multistart))]
-    best, best_warnings, errors = None, [], []
+        user_starts += [_perturb(c, user_starts[0], free, bounds_w, rng)
+                        for _ in range(int(multistart))]
+    errors: list[str] = []
 
-    def try_starts(starts_):
-        nonlocal best, best_warnings
-        for s in starts_:
+    def best_of(starts_, stop=None) -> tuple[FitResult | None, list, dict | None]:
+        best, best_warnings, best_start = None, [], None
+        for st in starts_:
+            if best is not None and stop is not None and stop(best):
+                break
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", FitWarning)
                 try:
-                    res = _one_fit(problem, s, fixed_names, core_bounds, log, absolute,
+                    res = _one_fit(problem, st, fixed_names, core_bounds, log, absolute,
                                    max_nfev, unbounded_first=not bounds)
                 except FitError as exc:
                     errors.append(str(exc))
                     continue
+                except InputError:
+                    raise  # a bad starting value is the user's to fix
+                except (np.linalg.LinAlgError, ValueError, FloatingPointError,
+                        OverflowError, ZeroDivisionError) as exc:
+                    # a model that over- or underflows on the way: this start failed
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
             if best is None or res.chi2 < best.chi2:
-                best = res
+                best, best_start = res, st
                 best_warnings = [w for w in caught if issubclass(w.category, FitWarning)]
+        return best, best_warnings, best_start
 
-    try_starts(starts)
-    if best is None and len(user) == c.n_parameters:
-        # the user's start diverged: the spectrum's own estimates before giving up
-        try_starts(initial_guesses(spectrum, c, known=fixed_values))
+    best, best_warnings, start = best_of(user_starts)
+    diagnostics: list[Diagnostic] = []
+    used_auto = False
+    if given_some and (best is None or (auto_start and not _fits_within_errors(
+            c, spectrum, best, k, powers))):
+        # the user's start may lead to a poor local minimum or run away: fit from the
+        # spectrum's own estimates too and keep the better (physical first, then lower χ²);
+        # the candidates stop once one lands on the user's minimum
+        given = best
+
+        def same(fit: FitResult) -> bool:
+            return given is not None and abs(fit.chi2 - given.chi2) <= 1e-6 * given.chi2
+
+        auto, auto_warnings, auto_begin = best_of(initial_guesses(work, c, known=fixed_w),
+                                                  stop=same)
+        reason = _prefer_auto(c, spectrum, best, auto, k, powers)
+        if reason is not None:
+            diagnostics.append(Diagnostic(
+                "auto-start", f"{reason}; the fit from the automatic starting values is "
+                "reported instead (compare them, or give other starting values)"))
+            best, best_warnings, start, used_auto = auto, auto_warnings, auto_begin, True
     if best is None:
         raise FitError(f"no start converged for circuit '{c.text}': {errors[0]}")
     for w in best_warnings:
         warnings.warn(w.message, w.category, stacklevel=2)
     if sort_arcs is None:
-        sort_arcs = len(user) < c.n_parameters
+        sort_arcs = not given_all or used_auto
     if sort_arcs:
-        perm = arc_permutation(c, best.values, free=best.free)
+        reference = None
+        if given_all and used_auto:
+            # keep the user's labels: arcs in the τ order of the user's starting values
+            reference = [t.tau for t in c.time_constants(
+                [user_w[n] for n in c.parameter_names])]
+        perm = arc_permutation(c, best.values, reference=reference, free=best.free)
         if perm is not None:
             best = permute_fit(best, perm)
+    if k != 1.0:
+        best = _rescale_fit(best, powers, k)
+        start = {n: v * k ** powers[n] for n, v in start.items()}
+    runaway = _runaway_diagnostics(c, spectrum, best)
+    for d in [*diagnostics, *runaway]:
+        warnings.warn(d.message, FitWarning, stacklevel=2)
     # plain JSON types already (json_safe on every fit of a long series costs)
     parameters = {
         "circuit": c.text, "weighting": weighting, "domain": domain,
@@ -1026,7 +1287,10 @@ def fit_circuit(
         "seed": int(seed) if isinstance(seed, int | np.integer) else None,
         "fmin": None if fmin is None else float(fmin),
         "fmax": None if fmax is None else float(fmax),
-        "initial": {k: float(v) for k, v in start.items()},
+        "initial": {k_: float(v) for k_, v in start.items()},
+        "start": "automatic" if used_auto or not given_some else "given",
     }
+    if k != 1.0:
+        parameters["impedance_scale"] = float(k)
     return build_fit_result(c, spectrum, best, weighting=weighting, domain=domain,
-                            parameters=parameters)
+                            parameters=parameters, diagnostics=(*diagnostics, *runaway))

@@ -44,6 +44,7 @@ the byte offset where the data stop.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -211,7 +212,9 @@ def _layouts(module: dict[str, Any]) -> list[str]:
 
 
 def _read_records(data: bytes, module: dict[str, Any], file: str
-                  ) -> tuple[np.ndarray, list[int], str]:
+                  ) -> tuple[np.ndarray, list[int], str, int]:
+    """Records of the data module, its column ids, the layout and the file offset of the first
+    record."""
     body = data[module["start"]:module["start"] + module["length"]]
     base = module["start"]
     if len(body) < 6:
@@ -252,8 +255,14 @@ def _read_records(data: bytes, module: dict[str, Any], file: str
                     expected="records matching the column ids (the file may be damaged)")
             continue
         records = np.frombuffer(body, dtype=dt, count=n_points, offset=offset)
-        return records, ids, layout
-    assert first_error is not None
+        return records, ids, layout, base + offset
+    if first_error is None:
+        # no reading of the header found a column id: the count is 0 (or the ids lie past
+        # the end of the module)
+        raise InputError(f"the data module at byte {module['offset']} declares no readable "
+                         f"columns (column count {body[4]} at byte {base + 4})", file=file,
+                         field="VMP data", expected="a column count > 0 followed by the "
+                                                    "column ids (the file may be damaged)")
     raise first_error
 
 
@@ -314,7 +323,10 @@ def read_biologic_mpr(path: str | os.PathLike) -> list[Spectrum]:
             raise InputError(f"the file ends at byte {len(data)}, inside the file header",
                              file=file, field="header",
                              expected="a complete .mpr file (the file looks cut short)")
-        raise InputError(f"the file starts with {data[:24]!r}", file=file, field="header",
+        at = next((i for i, (a, b) in enumerate(zip(data, MAGIC, strict=False))
+                   if a != b), 0)
+        raise InputError(f"the file starts with {data[:24]!r} (unlike an .mpr file from byte "
+                         f"{at})", file=file, field="header",
                          expected="a BioLogic .mpr file starting with 'BIO-LOGIC MODULAR "
                                   "FILE'")
     modules = _modules(data, file)
@@ -322,12 +334,14 @@ def read_biologic_mpr(path: str | os.PathLike) -> list[Spectrum]:
     for m in modules:
         by_name.setdefault(m["name"], m)
     if "VMP data" not in by_name:
+        found = [f"{m['name']!r} at byte {m['offset']}" for m in modules]
         raise InputError("no 'VMP data' module", file=file, field="VMP data",
-                         expected=f"a data module; found {[m['name'] for m in modules]}")
+                         expected=f"a data module; found {', '.join(found) or 'none'}")
     data_module = by_name["VMP data"]
-    records, ids, layout = _read_records(data, data_module, file)
-    columns = {name: np.asarray(records[name], dtype=float) for name in records.dtype.names
-               if name != "flags"}
+    records, ids, layout, first_record = _read_records(data, data_module, file)
+    with np.errstate(invalid="ignore"):  # a damaged NaN: reported by the sweep check
+        columns = {name: np.asarray(records[name], dtype=float)
+                   for name in records.dtype.names if name != "flags"}
     start = _ole_start(data, by_name.get("VMP LOG"))
     meta: dict[str, Any] = {
         "instrument": "BioLogic",
@@ -340,5 +354,121 @@ def read_biologic_mpr(path: str | os.PathLike) -> list[Spectrum]:
     }
     if start is None:
         meta["start_time_note"] = "no acquisition start found in the LOG module"
-    return biologic_spectra(columns, path=file, fmt="biologic-mpr", lines=None, start=start,
-                            metadata=meta)
+    try:
+        return biologic_spectra(columns, path=file, fmt="biologic-mpr", lines=None,
+                                start=start, metadata=meta)
+    except InputError as exc:
+        raise _at_record(exc, first_record, records.dtype.itemsize) from None
+
+
+def _at_record(exc: InputError, first: int, size: int) -> InputError:
+    """The error of a bad point, naming the byte offset of its record (``row k`` is record
+    ``k``, 1-based)."""
+    if "byte" in exc.message:
+        return exc
+    found = re.search(r"\(row (\d+)\)", exc.message)
+    if found:
+        k = int(found.group(1))
+        message = exc.message.replace(
+            found.group(0), f"(record {k}, at byte {first + (k - 1) * size})")
+    else:
+        message = f"{exc.message} (records of {size} bytes from byte {first})"
+    return InputError(message, file=exc.file, field=exc.field, expected=exc.expected,
+                      line=exc.line)
+
+
+# --------------------------------------------------------------------------- time-domain data
+# Added for galvanostatic cycling (GCPL, CP, OCV, MB...): the same modules and records as the
+# impedance reader above, returned as plain columns instead of impedance spectra.
+
+#: Bits of the packed flags byte: column id -> (EC-Lab name, bit mask).
+FLAG_BITS: dict[int, tuple[str, int]] = {
+    1: ("mode", 0x03), 2: ("ox/red", 0x04), 3: ("error", 0x08), 21: ("control changes", 0x10),
+    31: ("Ns changes", 0x20), 65: ("counter inc.", 0x80),
+}
+
+
+def read_biologic_mpr_columns(path: str | os.PathLike) -> tuple[dict[str, np.ndarray],
+                                                                 dict[str, Any]]:
+    """Every column of the data module of a BioLogic ``.mpr`` file, by its EC-Lab name.
+
+    For time-domain techniques (GCPL, CP, CA, OCV, Modulo Bat...), whose files hold
+    ``time/s``, ``Ewe/V``, ``I/mA``, ``control/mA``, ``Ns``, ``half cycle``, ``cycle number``
+    and charge columns rather than impedance. The flags byte is unpacked into its named
+    columns (``mode``, ``ox/red``, ``error``, ``control changes``, ``Ns changes``,
+    ``counter inc.``), those whose ids the file lists.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.mpr`` file (read-only).
+
+    Returns
+    -------
+    columns : dict of str to ndarray
+        In the file's types (``time/s`` float64, ``Ewe/V`` float32, ``Ns`` uint16...) and
+        units (EC-Lab names carry them: ``I/mA`` is mA).
+    metadata : dict
+        ``instrument``, ``modules``, ``column_ids``, ``columns``, ``data_layout``,
+        ``n_points`` and ``start_time`` (ISO 8601, from the LOG module) when found.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_biologic_mpr`: not an .mpr file, a file cut short (naming the byte
+        offset), an unknown column id (naming it).
+
+    Examples
+    --------
+    ::
+
+        cols, meta = read_biologic_mpr_columns("hybrid-drt-CP_SSB.mpr")
+        cols["I/mA"][:3], meta["start_time"]
+    """
+    file = os.fspath(path)
+    try:
+        with open(file, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=file,
+                         expected="a readable .mpr file") from None
+    if not data.startswith(MAGIC):
+        if MAGIC.startswith(data):
+            raise InputError(f"the file ends at byte {len(data)}, inside the file header",
+                             file=file, field="header",
+                             expected="a complete .mpr file (the file looks cut short)")
+        raise InputError(f"the file starts with {data[:24]!r}", file=file, field="header",
+                         expected="a BioLogic .mpr file starting with 'BIO-LOGIC MODULAR "
+                                  "FILE'")
+    modules = _modules(data, file)
+    by_name: dict[str, dict[str, Any]] = {}
+    for m in modules:
+        by_name.setdefault(m["name"], m)
+    if "VMP data" not in by_name:
+        raise InputError("no 'VMP data' module", file=file, field="VMP data",
+                         expected=f"a data module; found {[m['name'] for m in modules]}")
+    # the first three items of _read_records: records, column ids, layout (whatever follows)
+    records, ids, layout = _read_records(data, by_name["VMP data"], file)[:3]
+    columns: dict[str, np.ndarray] = {}
+    for name in records.dtype.names:
+        if name == "flags":
+            flags = np.asarray(records["flags"])
+            for cid, (flag, mask) in FLAG_BITS.items():
+                if cid in ids:
+                    shift = (mask & -mask).bit_length() - 1
+                    columns[flag] = ((flags & mask) >> shift).astype(np.uint8)
+        else:
+            columns[name] = np.array(records[name])
+    start = _ole_start(data, by_name.get("VMP LOG"))
+    meta: dict[str, Any] = {
+        "instrument": "BioLogic",
+        "modules": [{k: m[k] for k in ("name", "version", "extra", "date", "offset", "length")}
+                    for m in modules],
+        "column_ids": ids,
+        "columns": list(columns),
+        "data_layout": layout,
+        "n_points": int(records.size),
+    }
+    if start is not None:
+        meta["start_time"] = start.isoformat()
+    return columns, meta

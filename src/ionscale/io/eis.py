@@ -9,7 +9,8 @@ by start time or temperature. The format is detected from the file's first bytes
 format          extensions         kept besides f, Z
 ==============  =================  =============================================================
 gamry           .dta               DATE/TIME, Time per point, Idc/Vdc, AREA, DC/AC settings,
-                                   aborted flag, notes, temperature (TEMP entry, Temp column)
+                                   aborted flag, notes, temperature (TEMP entry, Temp column),
+                                   drift-corrected Z (option ``drift_corrected``)
 biologic-mpr    .mpr               acquisition start (LOG module), time/s, <Ewe>, <I>,
                                    Temperature/°C, cycles/z cycles as sweeps, modules, ids
 biologic-mpt    .mpt, .txt         acquisition start, time/s, <Ewe>, <I>, area, device,
@@ -29,17 +30,22 @@ csv             .csv, .txt, .dat   columns recognised by name with units and sig
 Every reader also takes a temperature written in the file name (``...-160deg.txt``,
 ``..._-25C.mpr``) when the file itself has none, and says so in
 ``metadata["temperature_source"]``. Sign convention: Z'' < 0 for a capacitor; ``-Im(Z)`` and
-``-Z''`` columns are negated.
+``-Z''`` columns are negated. Text exports may be UTF-8, Latin-1, or UTF-16/UTF-32 (with a
+byte-order mark, or without one: recognised by the NUL bytes of their ASCII characters).
+Options of one reader (``drift_corrected=True`` for Gamry) pass through :func:`read_spectra`
+and :func:`read_spectrum`.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..impedance.data import Spectrum
@@ -68,7 +74,8 @@ class EISFormat:
     detect : callable
         ``detect(head: bytes, path: str) -> bool`` on the file's first 8 KiB.
     read : callable
-        ``read(path) -> list[Spectrum]``.
+        ``read(path, **options) -> list[Spectrum]``; its keyword-only parameters are the
+        options :func:`read_spectra` passes on.
     keeps : tuple of str
         What the reader keeps besides frequency and impedance.
     """
@@ -76,7 +83,7 @@ class EISFormat:
     name: str
     extensions: tuple[str, ...]
     detect: Callable[[bytes, str], bool]
-    read: Callable[[str | os.PathLike], list[Spectrum]]
+    read: Callable[..., list[Spectrum]]
     keeps: tuple[str, ...]
 
 
@@ -170,7 +177,8 @@ FORMATS: tuple[EISFormat, ...] = (
     EISFormat("gamry", (".dta",), _is_gamry, _f.read_gamry,
               ("start_time (DATE/TIME)", "time (Pt times)", "dc_current (Idc)",
                "dc_voltage (Vdc)", "area", "temperature (TEMP, Temp column)", "aborted",
-               "mode", "settings", "notes")),
+               "mode", "settings", "notes",
+               "impedance_drift_corrected / impedance_measured (ZrealDrCor, ZimagDrCor)")),
     EISFormat("biologic-mpt", (".mpt", ".txt"), _is_mpt, _f.read_biologic_mpt,
               ("start_time (Acquisition started on)", "time", "dc_voltage", "dc_current",
                "area", "device", "technique settings", "sweeps (z cycle / cycle number)")),
@@ -238,6 +246,10 @@ def detect_format(path: str | os.PathLike) -> str:
     if not head.strip():
         raise InputError("the file is empty", file=file, field="data",
                          expected="an impedance file")
+    wide = None if head.startswith(_MPR_MAGIC[:10]) else _f.decode_text(head, partial=True)
+    if wide is not None:
+        # a UTF-16/UTF-32 export: the detectors read its text as UTF-8
+        head = wide.encode("utf-8")
     for fmt in FORMATS:
         if fmt.detect(head, file):
             return fmt.name
@@ -245,7 +257,22 @@ def detect_format(path: str | os.PathLike) -> str:
                      expected="one of " + ", ".join(_BY_NAME) + " (or give format=)")
 
 
-def read_spectra(path: str | os.PathLike, *, format: str | None = None) -> list[Spectrum]:
+def _read_with(name: str, file: str, options: dict[str, Any]) -> list[Spectrum]:
+    """Call the reader of format ``name``, with the reader options it declares."""
+    reader = _BY_NAME[name].read
+    if options:
+        accepted = [p.name for p in inspect.signature(reader).parameters.values()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise InputError(f"option {unknown[0]!r} does not apply to the {name} format",
+                             file=file, field=unknown[0],
+                             expected=f"options of the {name} reader: {accepted or 'none'}")
+    return reader(file, **options)
+
+
+def read_spectra(path: str | os.PathLike, *, format: str | None = None,
+                 **options: Any) -> list[Spectrum]:
     """Read every sweep of an impedance file.
 
     Parameters
@@ -254,6 +281,10 @@ def read_spectra(path: str | os.PathLike, *, format: str | None = None) -> list[
         The file (opened read-only).
     format : str, optional
         A name from :data:`FORMATS`; detected from the content when omitted.
+    **options
+        Options of the format's reader, e.g. ``drift_corrected=True`` for a Gamry file
+        measured with drift correction (:func:`~ionscale.io.eis_formats.read_gamry`); an option
+        the reader does not take is an InputError.
 
     Returns
     -------
@@ -285,11 +316,11 @@ def read_spectra(path: str | os.PathLike, *, format: str | None = None) -> list[
                              expected="one of " + ", ".join(_BY_NAME))
         if not os.path.isfile(file):
             raise InputError("no such file", file=file, expected="an existing file")
-    return _BY_NAME[name].read(file)
+    return _read_with(name, file, options)
 
 
 def read_spectrum(path: str | os.PathLike, *, format: str | None = None,
-                  sweep: int = 0) -> Spectrum:
+                  sweep: int = 0, **options: Any) -> Spectrum:
     """Read one sweep of an impedance file (the first by default).
 
     Parameters
@@ -300,6 +331,8 @@ def read_spectrum(path: str | os.PathLike, *, format: str | None = None,
         A name from :data:`FORMATS`; detected when omitted.
     sweep : int
         0-based sweep index (negative counts from the end).
+    **options
+        Options of the format's reader (see :func:`read_spectra`).
 
     Returns
     -------
@@ -312,7 +345,7 @@ def read_spectrum(path: str | os.PathLike, *, format: str | None = None,
         s = read_spectrum("exampleDataBioLogic.mpt")
         s.start_time   # '2018-02-04T10:02:46'
     """
-    spectra = read_spectra(path, format=format)
+    spectra = read_spectra(path, format=format, **options)
     try:
         k = int(sweep)
     except (TypeError, ValueError):

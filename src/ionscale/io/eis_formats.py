@@ -27,11 +27,14 @@ frequencies, missing columns.
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,9 +44,13 @@ import numpy as np
 from ..errors import InputError
 from ..impedance.data import Spectrum, spectrum_from_arrays
 from ..units import ZERO_CELSIUS, parse_quantity, unit_factor
-from .text import Table, parse_float, read_lines, read_table, split_line
+from .text import Table, parse_float, read_table, split_line
+from .text import read_lines as _read_lines_8bit
 
 __all__ = [
+    "text_encoding",
+    "decode_text",
+    "read_lines",
     "RawColumns",
     "build_spectra",
     "classify_column",
@@ -60,6 +67,142 @@ __all__ = [
     "read_relaxis",
     "read_csv",
 ]
+
+
+# --------------------------------------------------------------------------- encodings
+
+#: Byte-order marks of the wide Unicode encodings (UTF-32 first: its LE mark starts with
+#: UTF-16's).
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+              (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def text_encoding(raw: bytes) -> str | None:
+    """``utf-16``/``utf-32`` (with a byte-order mark) or their ``-le``/``-be`` forms (without
+    one, recognised by the NUL bytes of mostly-ASCII text) for a wide-Unicode text file; None
+    for anything else (UTF-8, Latin-1 or binary data).
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's first bytes (a few hundred are enough).
+
+    Examples
+    --------
+    >>> text_encoding("f,Z',Z''".encode("utf-16"))
+    'utf-16'
+    >>> text_encoding("f,Z',Z''".encode("utf-16-le"))
+    'utf-16-le'
+    >>> text_encoding(b"f,Z',Z''") is None
+    True
+    """
+    for bom, name in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return name
+    sample = raw[:4096]
+    if len(sample) < 8 or b"\x00" not in sample:
+        return None
+
+    def nul(part: bytes) -> float:
+        return part.count(0) / len(part) if part else 0.0
+
+    n4 = len(sample) // 4 * 4
+    q = [nul(sample[k:n4:4]) for k in range(4)]
+    if q[3] == 1.0 and q[2] > 0.99 and q[1] > 0.9 and q[0] < 0.05:
+        return "utf-32-le"
+    if q[0] == 1.0 and q[1] > 0.99 and q[2] > 0.9 and q[3] < 0.05:
+        return "utf-32-be"
+    n2 = len(sample) // 2 * 2
+    even, odd = nul(sample[0:n2:2]), nul(sample[1:n2:2])
+    if odd > 0.9 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.9 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def decode_text(raw: bytes, path: str | os.PathLike | None = None, *,
+                partial: bool = False) -> str | None:
+    """The text of a UTF-16/UTF-32 file (byte-order mark removed), or None when ``raw`` is
+    not wide Unicode (:func:`text_encoding`).
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's bytes.
+    path : str or PathLike, optional
+        Named in the error message.
+    partial : bool
+        ``raw`` is only the head of the file: a character cut at its end is dropped.
+
+    Raises
+    ------
+    InputError
+        Bytes that are not valid in the encoding (a file cut in the middle of a character).
+    """
+    name = text_encoding(raw)
+    if name is None:
+        return None
+    if partial:
+        width = 4 if "32" in name else 2
+        return raw[:len(raw) // width * width].decode(name, errors="ignore").lstrip("\ufeff")
+    try:
+        text = raw.decode(name)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the bytes from offset {exc.start} are not valid {name} "
+                         f"({exc.reason})", file=path, field="encoding",
+                         expected=f"a complete {name.upper()} text file (it may be cut short)"
+                         ) from None
+    return text.lstrip("\ufeff")
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path,
+                         expected="a readable text file") from None
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """Lines of a text file: UTF-16 and UTF-32 (with or without a byte-order mark) as well as
+    what :func:`ionscale.io.text.read_lines` reads (UTF-8, Latin-1).
+
+    Raises
+    ------
+    InputError
+        A file that cannot be read, binary data, invalid UTF-16/UTF-32.
+    """
+    text = decode_text(_read_bytes(path), path)
+    if text is None:
+        return _read_lines_8bit(path)
+    if "\x00" in text[:4096]:
+        raise InputError("the file is binary, not text", file=path,
+                         expected="a delimited text file")
+    return text.splitlines()
+
+
+@contextmanager
+def _utf8_path(path: str) -> Iterator[str]:
+    """``path`` itself, or for a UTF-16/UTF-32 file a UTF-8 copy in a temporary folder (for
+    :func:`ionscale.io.text.read_table`, which reads 8-bit text only); an InputError about the
+    copy is re-raised naming ``path``."""
+    text = decode_text(_read_bytes(path), path)
+    if text is None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="ionscale-utf8-") as folder:
+        copy = os.path.join(folder, os.path.basename(path) or "file.txt")
+        with open(copy, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        try:
+            yield copy
+        except InputError as exc:
+            if exc.file != copy:
+                raise
+            raise InputError(exc.message, file=path, field=exc.field, expected=exc.expected,
+                             line=exc.line) from None
 
 
 # --------------------------------------------------------------------------- sweep builder
@@ -616,14 +759,20 @@ def check_not_cut(path: str, lines: Sequence[str]) -> None:
     """
     try:
         with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() == 0:
+            head = fh.read(4096)
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
                 return
-            fh.seek(-1, os.SEEK_END)
+            fh.seek(size - 1)
             last_byte = fh.read(1)
     except OSError:
         return
-    if last_byte in (b"\n", b"\r"):
+    if text_encoding(head) is not None:
+        # the last character of a UTF-16/UTF-32 file, whatever its byte order
+        text = decode_text(_read_bytes(path), path) or ""
+        if text.endswith(("\n", "\r")):
+            return
+    elif last_byte in (b"\n", b"\r"):
         return
     content = [(i, ln) for i, ln in enumerate(lines, start=1) if ln.strip()]
     if len(content) < 2:
@@ -779,7 +928,8 @@ def _read_generic(path: str | os.PathLike, fmt: str, *,
                   delimiter: str | None | type[Ellipsis] = ...) -> list[Spectrum]:
     file = os.fspath(path)
     check_not_cut(file, read_lines(file))
-    table = read_table(file, delimiter=delimiter)
+    with _utf8_path(file) as readable:
+        table = replace(read_table(readable, delimiter=delimiter), path=file)
     raw, meta = _raw_from_table(table, file)
     meta["header_lines"] = list(table.header)
     meta.update(extra_meta or {})
@@ -832,12 +982,23 @@ def _gamry_parse(path: str) -> tuple[dict[str, Any], dict[str, str], list[_Gamry
             declared = int(parts[2]) if len(parts) > 2 and parts[2].strip().isdigit() else None
             rows = []
             j = i + 3
-            while j < n and lines[j].startswith("\t"):
-                fields = lines[j].split("\t")[1:]
-                if len(fields) > len(names) and not any(s.strip() for s in fields[len(names):]):
-                    fields = fields[:len(names)]  # trailing tabs
+            while j < n:
+                fields = _gamry_row(lines[j], len(names))
+                if fields is None:
+                    break
                 rows.append((j + 1, fields))
                 j += 1
+            # a number row right after the table that could not be read as one of its rows
+            # is an error, never a header entry that silently takes the point away
+            k = j
+            while k < n and not lines[k].strip():
+                k += 1
+            if k < n and rows and _ROW_START.match(lines[k]):
+                raise InputError(f"line {k + 1} after table {key} holds numbers that do not "
+                                 f"split into its {len(names)} columns: "
+                                 f"{lines[k].strip()[:60]!r}", file=path, field=key,
+                                 line=k + 1, expected=f"{len(names)} tab- or space-separated "
+                                                      "numbers per row")
             if declared is not None and len(rows) < declared:
                 raise InputError(f"table {key} announces {declared} rows but {len(rows)} follow",
                                  file=path, field=key, line=j if j < n else n,
@@ -853,18 +1014,46 @@ def _gamry_parse(path: str) -> tuple[dict[str, Any], dict[str, str], list[_Gamry
         values = [p.strip() for p in parts[2:]]
         label = values[-1] if len(values) >= 2 else ""
         if kind in ("QUANT", "IQUANT", "POTEN"):
-            v = parse_float(values[0]) if values else None
+            # Gamry writes the decimal mark of the PC's locale: 0,5 as well as 0.5
+            v = parse_float(values[0], decimal_comma=True) if values else None
             header[key] = v if v is not None else (values[0] if values else "")
         elif kind == "TOGGLE":
             header[key] = values[0] == "T" if values else None
         elif kind == "TWOPARAM" and len(values) >= 3:
-            header[key] = (values[0] == "T", parse_float(values[1]), parse_float(values[2]))
+            header[key] = (values[0] == "T", parse_float(values[1], decimal_comma=True),
+                           parse_float(values[2], decimal_comma=True))
         else:
             header[key] = values[0] if values else (kind if len(parts) == 2 else "")
         if label:
             labels[key] = label.replace("&", "")
         i += 1
     return header, labels, tables, notes
+
+
+#: The start of a line that holds a table row: optional blanks, then a number.
+_ROW_START = re.compile(r"^[ \t]*[-+]?(?:\d|\.\d)")
+
+
+def _gamry_row(line: str, width: int) -> list[str] | None:
+    """The fields of a Gamry table row, or None when ``line`` is not one (the table ends).
+
+    Gamry writes a tab, then tab-separated fields; rows edited or exported by other software
+    may be space-separated (with or without the leading tab). Space-separated fields are
+    accepted when the row does not split on tabs into the table's width.
+    """
+    if not _ROW_START.match(line) and not line.startswith("\t"):
+        return None
+    body = line.rstrip("\r\n")
+    if body.startswith("\t"):
+        body = body[1:]
+    fields = body.split("\t")
+    if len(fields) > width and not any(f.strip() for f in fields[width:]):
+        fields = fields[:width]  # trailing tabs
+    if len(fields) != width:
+        spaced = body.split()
+        if len(spaced) == width or len(fields) == 1:
+            return spaced
+    return fields
 
 
 def _label_unit(label: str) -> str | None:
@@ -898,7 +1087,7 @@ def _gamry_temperature(tables: list[_GamryTable], header: Mapping[str, Any],
         vals = []
         for _, fields in tab.rows:
             if j < len(fields):
-                v = parse_float(fields[j].strip())
+                v = parse_float(fields[j].strip(), decimal_comma=True)
                 if v is not None and v > -273.0:  # Gamry writes -327.67 without a probe
                     vals.append(v)
         if vals:
@@ -907,7 +1096,7 @@ def _gamry_temperature(tables: list[_GamryTable], header: Mapping[str, Any],
     return None, None
 
 
-def read_gamry(path: str | os.PathLike) -> list[Spectrum]:
+def read_gamry(path: str | os.PathLike, *, drift_corrected: bool = False) -> list[Spectrum]:
     """Read a Gamry ``.DTA`` impedance file (potentiostatic EISPOT or galvanostatic GALVEIS).
 
     Every ``ZCURVE`` table is a sweep. An aborted run (``EXPERIMENTABORTED T``) keeps the
@@ -915,12 +1104,21 @@ def read_gamry(path: str | os.PathLike) -> list[Spectrum]:
     point (s), ``Idc``/``Vdc`` per point (``metadata["dc_current"]``, A;
     ``["dc_voltage"]``, V), ``AREA`` (``metadata["area"]``, m²), the DC and AC settings,
     notes, and a temperature from a ``TEMP`` header entry or a ``Temp`` column when a probe
-    was connected.
+    was connected. Header numbers written with a decimal comma (``0,5``) are read as numbers.
+
+    Files measured with drift correction hold two impedances: the measured ``Zreal``/``Zimag``
+    and the drift-corrected ``ZrealDrCor``/``ZimagDrCor``. Both are kept: the one chosen by
+    ``drift_corrected`` is the spectrum's impedance, the other is
+    ``metadata["impedance_drift_corrected"]`` (or ``["impedance_measured"]``; complex, ohm,
+    sorted like the spectrum), and ``metadata["impedance_columns"]`` names the columns used.
 
     Parameters
     ----------
     path : str or PathLike
         The ``.DTA`` file.
+    drift_corrected : bool
+        Use the drift-corrected columns (an :class:`InputError` when the file has none);
+        default: the measured ``Zreal``/``Zimag``.
 
     Returns
     -------
@@ -982,7 +1180,17 @@ def read_gamry(path: str | os.PathLike) -> list[Spectrum]:
                 raise InputError(f"empty field in column {tab.names[empty[0]]} (the file "
                                  "looks cut short)", file=file, field=tab.names[empty[0]],
                                  line=line, expected="a number in every column")
+        drift = {nm: _gamry_column(tab, nm) for nm in ("ZrealDrCor", "ZimagDrCor")}
+        missing = [nm for nm, j in drift.items() if j is None]
+        if drift_corrected and missing:
+            raise InputError(f"table {tab.name} has no {missing[0]} column, so no "
+                             "drift-corrected impedance", file=file, field=missing[0],
+                             expected="columns ZrealDrCor and ZimagDrCor (a run measured with "
+                                      f"drift correction), or drift_corrected=False; found "
+                                      f"{tab.names}")
         opt = {nm: _gamry_column(tab, nm) for nm in ("Time", "Idc", "Vdc", "Temp")}
+        if not missing:
+            opt.update(drift)
         wanted = [need["Freq"], need["Zreal"], need["Zimag"]] + [
             j for j in opt.values() if j is not None]
         data = _parse_block(tab.rows, tab.names, file, wanted)
@@ -1009,8 +1217,16 @@ def read_gamry(path: str | os.PathLike) -> list[Spectrum]:
             if np.isfinite(tk).any():
                 point_data["temperature_points"] = tk
                 meta["temperature_column"] = f"{tab.name} Temp column"
-        raw = RawColumns(frequency=scaled("Freq", "Hz"), real=scaled("Zreal", "ohm"),
-                         imag=scaled("Zimag", "ohm"),
+        used, other = ("Zreal", "Zimag"), None
+        if not missing:
+            used, other = ("Zreal", "Zimag"), ("ZrealDrCor", "ZimagDrCor")
+            if drift_corrected:
+                used, other = other, used
+            key = "impedance_measured" if drift_corrected else "impedance_drift_corrected"
+            point_data[key] = scaled(other[0], "ohm") + 1j * scaled(other[1], "ohm")
+        meta["impedance_columns"] = used
+        raw = RawColumns(frequency=scaled("Freq", "Hz"), real=scaled(used[0], "ohm"),
+                         imag=scaled(used[1], "ohm"),
                          time=scaled("Time", "s") if "Time" in cols else None,
                          lines=np.array([ln for ln, _ in tab.rows]), point_data=point_data)
         arrays.append(raw)
@@ -1086,6 +1302,30 @@ def biologic_spectra(columns: Mapping[str, np.ndarray], *, path: str, fmt: str,
                          temperature_source=tsource, metadata=meta)
 
 
+def _mpt_fields(line: str, names: Sequence[str]) -> list[str]:
+    """The fields of an EC-Lab data row, aligned with the header's ``names``.
+
+    EC-Lab writes unnamed columns: a header or rows ending with a tab, a column named ``""``
+    between others (whose rows may hold no field for it), columns left blank at the end of the
+    rows. Fields are split on tabs only; empty fields past the last name are dropped; a row
+    with one field per *named* column gets an empty field at each unnamed column; a row ending
+    with a tab but short of fields is padded with empty ones (blank trailing values). Any other
+    width is left for the table check to report by line.
+    """
+    fields = [f.strip() for f in line.strip(" \r\n").split("\t")]
+    width = len(names)
+    if len(fields) > width and not any(fields[width:]):
+        return fields[:width]
+    if len(fields) < width:
+        unnamed = [j for j, nm in enumerate(names) if not nm]
+        if unnamed and len(fields) == width - len(unnamed):
+            it = iter(fields)
+            return ["" if not nm else next(it) for nm in names]
+        if len(fields) > 1 and fields[-1] == "":
+            return fields + [""] * (width - len(fields))
+    return fields
+
+
 def read_biologic_mpt(path: str | os.PathLike) -> list[Spectrum]:
     """Read a BioLogic EC-Lab text file (``.mpt``, or an EC-Lab ``.txt`` export).
 
@@ -1124,7 +1364,7 @@ def read_biologic_mpt(path: str | os.PathLike) -> list[Spectrum]:
         raise InputError(f"{nb} header lines announced but the file has {len(lines)} lines",
                          file=file, field="Nb header lines", line=2,
                          expected="a header count within the file (the file may be cut short)")
-    names = split_line(lines[nb - 1], "\t")
+    names = split_line(lines[nb - 1], "\t")  # a header ending with a tab: no last name
     head = lines[2:nb - 1]
     meta: dict[str, Any] = {"instrument": "BioLogic"}
     info: dict[str, str] = {}
@@ -1142,11 +1382,12 @@ def read_biologic_mpt(path: str | os.PathLike) -> list[Spectrum]:
         meta["device"] = info["Device"]
     area = info.get("Electrode surface area")
     if area:
-        am = re.match(r"^([-+\d.eE]+)\s*(\S+)$", area)
+        am = re.match(r"^([-+\d.,eE]+)\s*(\S+)$", area)
         if am:
             factor = unit_factor(am.group(2), "m^2")
-            if factor is not None:
-                meta["area"] = float(am.group(1)) * factor
+            value = parse_float(am.group(1), decimal_comma=True)
+            if factor is not None and value is not None:
+                meta["area"] = value * factor
     start = None
     for key in ("Acquisition started on", "Technique started on"):
         if info.get(key):
@@ -1155,10 +1396,11 @@ def read_biologic_mpt(path: str | os.PathLike) -> list[Spectrum]:
             if start is not None:
                 meta["date_order"] = order
                 break
-    rows = []
-    for i in range(nb, len(lines)):
-        if lines[i].strip():
-            rows.append((i + 1, split_line(lines[i], "\t")))
+    rows = [(i + 1, _mpt_fields(lines[i], names)) for i in range(nb, len(lines))
+            if lines[i].strip()]
+    unnamed = [j for j, nm in enumerate(names) if not nm]
+    if unnamed:
+        meta["unnamed_columns"] = unnamed
     if not rows:
         raise InputError("no data rows after the header", file=file, field="data",
                          expected="rows of numbers after the column names")
@@ -1400,9 +1642,11 @@ def read_novocontrol(path: str | os.PathLike) -> list[Spectrum]:
     for ln in lines[:20]:
         if ln.lower().startswith("fixed value"):
             for name, unit, value in re.findall(
-                    r"([A-Za-z][\w .]*?)\s*\[([^\]]*)\]\s*=\s*([-+\d.eE]+)", ln.split(":", 1)[-1]):
+                    r"([A-Za-z][\w .]*?)\s*\[([^\]]*)\]\s*=\s*([-+]?[\d.,]+(?:[eE][-+]?\d+)?)",
+                    ln.split(":", 1)[-1]):
                 key = f"{name.strip()} [{unit}]"
-                v = parse_float(value)
+                value = value.rstrip(",")
+                v = parse_float(value, decimal_comma=True)
                 fixed[key] = v if v is not None else value
                 if name.strip().lower().startswith("temp") and v is not None:
                     temperature = kelvin(v, unit, field=key, file=file)
@@ -1576,7 +1820,7 @@ def read_versastudio(path: str | os.PathLike) -> list[Spectrum]:
             am = re.match(r"^.*Area\s*\((\w+)\)$", key)
             if am and "area" not in meta:
                 factor = unit_factor(am.group(1), "m^2")
-                v = parse_float(value)
+                v = parse_float(value, decimal_comma=True)
                 if factor is not None and v is not None:
                     meta["area"] = v * factor
     exp = sections.get("Experiment", {})

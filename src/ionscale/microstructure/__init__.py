@@ -17,30 +17,60 @@ a :class:`Volume` (or an array and ``voxel_size``) and a phase, and names its co
 Readers and writers are in :mod:`ionscale.io.volume`.
 """
 
-from .connectivity import PercolationResult, component_faces, label_components, percolation
-from .fractions import (
-    REVResult,
-    SliceProfile,
-    VolumeFractions,
-    representative_volume,
-    slice_fractions,
-    volume_fractions,
-)
-from .geodesic import GeodesicResult, geodesic_distance, geometric_tortuosity, minimal_path
-from .memory import check_memory, estimate_memory
-from .metrics import PARTS, MicrostructureMetrics, microstructure_metrics
-from .pores import PoreSizeResult, pore_size_distribution, watershed_split
-from .thickness import ThicknessResult, local_thickness, thickness_statistics
-from .tortuosity import TortuosityResult, tortuosity_factor
-from .volume import Volume, as_volume, check_labels, resolve_phase, voxel_size_3
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    ".connectivity": ["PercolationResult", "component_faces", "label_components", "percolation"],
+    ".fractions": [
+        "REVResult",
+        "SliceProfile",
+        "VolumeFractions",
+        "representative_volume",
+        "slice_fractions",
+        "volume_fractions",
+    ],
+    ".geodesic": ["GeodesicResult", "geodesic_distance", "geometric_tortuosity", "minimal_path"],
+    ".memory": ["check_memory", "estimate_memory"],
+    ".metrics": ["PARTS", "MicrostructureMetrics", "microstructure_metrics"],
+    ".pores": ["PoreSizeResult", "pore_size_distribution", "watershed_split"],
+    ".thickness": ["ThicknessResult", "local_thickness", "thickness_statistics"],
+    ".tortuosity": ["TortuosityResult", "tortuosity_factor"],
+    ".volume": ["Volume", "as_volume", "check_labels", "resolve_phase", "voxel_size_3"],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
-    "PARTS", "GeodesicResult", "MicrostructureMetrics", "PercolationResult", "PoreSizeResult",
-    "REVResult", "SliceProfile", "ThicknessResult", "TortuosityResult", "Volume",
-    "VolumeFractions", "as_volume", "check_labels", "check_memory", "component_faces",
-    "estimate_memory", "geodesic_distance", "geometric_tortuosity", "label_components",
-    "local_thickness", "microstructure_metrics", "minimal_path", "percolation",
-    "pore_size_distribution", "representative_volume", "resolve_phase", "slice_fractions",
-    "thickness_statistics", "tortuosity_factor", "volume_fractions", "voxel_size_3",
+    "PARTS",
+    "GeodesicResult",
+    "MicrostructureMetrics",
+    "PercolationResult",
+    "PoreSizeResult",
+    "REVResult",
+    "SliceProfile",
+    "ThicknessResult",
+    "TortuosityResult",
+    "Volume",
+    "VolumeFractions",
+    "as_volume",
+    "check_labels",
+    "check_memory",
+    "component_faces",
+    "estimate_memory",
+    "geodesic_distance",
+    "geometric_tortuosity",
+    "label_components",
+    "local_thickness",
+    "microstructure_metrics",
+    "minimal_path",
+    "percolation",
+    "pore_size_distribution",
+    "representative_volume",
+    "resolve_phase",
+    "slice_fractions",
+    "thickness_statistics",
+    "tortuosity_factor",
+    "volume_fractions",
+    "voxel_size_3",
     "watershed_split",
 ]

@@ -11,24 +11,47 @@
 Readers are in :mod:`ionscale.io.nmr`.
 """
 
-from .bvalues import GAMMA, b_value, diffusion_time, gamma
-from .data import PFGData, RelaxationData
-from .models import isotropic, lognormal_distribution, multi_exponential, powder_anisotropic
-from .pfg import PFGComparison, PFGFit, compare_pfg_models, fit_pfg
-from .recovery import fit_inversion_recovery, fit_saturation_recovery
-from .relaxation import (
-    BPPFit,
-    bpp_rate,
-    einstein_smoluchowski,
-    fit_bpp,
-    flank_activation_energies,
-    larmor_frequency,
-)
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    ".bvalues": ["GAMMA", "b_value", "diffusion_time", "gamma"],
+    ".data": ["PFGData", "RelaxationData"],
+    ".models": ["isotropic", "lognormal_distribution", "multi_exponential", "powder_anisotropic"],
+    ".pfg": ["PFGComparison", "PFGFit", "compare_pfg_models", "fit_pfg"],
+    ".recovery": ["fit_inversion_recovery", "fit_saturation_recovery"],
+    ".relaxation": [
+        "BPPFit",
+        "bpp_rate",
+        "einstein_smoluchowski",
+        "fit_bpp",
+        "flank_activation_energies",
+        "larmor_frequency",
+    ],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
-    "GAMMA", "b_value", "diffusion_time", "gamma", "PFGData", "RelaxationData", "isotropic",
-    "lognormal_distribution", "multi_exponential", "powder_anisotropic", "PFGComparison",
-    "PFGFit", "compare_pfg_models", "fit_pfg", "fit_inversion_recovery",
-    "fit_saturation_recovery", "BPPFit", "bpp_rate", "einstein_smoluchowski", "fit_bpp",
-    "flank_activation_energies", "larmor_frequency",
+    "GAMMA",
+    "b_value",
+    "diffusion_time",
+    "gamma",
+    "PFGData",
+    "RelaxationData",
+    "isotropic",
+    "lognormal_distribution",
+    "multi_exponential",
+    "powder_anisotropic",
+    "PFGComparison",
+    "PFGFit",
+    "compare_pfg_models",
+    "fit_pfg",
+    "fit_inversion_recovery",
+    "fit_saturation_recovery",
+    "BPPFit",
+    "bpp_rate",
+    "einstein_smoluchowski",
+    "fit_bpp",
+    "flank_activation_energies",
+    "larmor_frequency",
 ]

@@ -9,51 +9,84 @@
 * :mod:`~ionscale.tracer.regimes`: Harrison regimes and the Le Claire triple product.
 """
 
-from ..io.sims import read_map, read_profile
-from .data import CountMap, FractionMap, Profile
-from .evolution import EvolutionFit, fit_evolution
-from .fraction import (
-    NATURAL_ABUNDANCE,
-    FractionMapResult,
-    bin_counts,
-    fraction_map,
-    fraction_profile,
-    isotope_fraction,
-    normalise,
-    plot_fraction_map,
-)
-from .grain_boundary import (
-    BoundaryBatch,
-    BoundaryResult,
-    analyse_boundaries,
-    analyse_boundary,
-    gb_diffusivity_from_step,
-)
-from .lines import LineProfile, extract_line
-from .numerical import (
-    Grid,
-    layered_diffusivity,
-    series_diffusivity,
-    simulate_profile,
-    solve,
-)
-from .profiles import (
-    ProfileFit,
-    constant_source,
-    diffusion_length,
-    fit_profile,
-    surface_exchange,
-    thin_film,
-)
-from .regimes import harrison_regime, le_claire_triple_product
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "..io.sims": ["read_map", "read_profile"],
+    ".data": ["CountMap", "FractionMap", "Profile"],
+    ".evolution": ["EvolutionFit", "fit_evolution"],
+    ".fraction": [
+        "NATURAL_ABUNDANCE",
+        "FractionMapResult",
+        "bin_counts",
+        "fraction_map",
+        "fraction_profile",
+        "isotope_fraction",
+        "normalise",
+        "plot_fraction_map",
+    ],
+    ".grain_boundary": [
+        "BoundaryBatch",
+        "BoundaryResult",
+        "analyse_boundaries",
+        "analyse_boundary",
+        "gb_diffusivity_from_step",
+    ],
+    ".lines": ["LineProfile", "extract_line"],
+    ".numerical": [
+        "Grid",
+        "layered_diffusivity",
+        "series_diffusivity",
+        "simulate_profile",
+        "solve",
+    ],
+    ".profiles": [
+        "ProfileFit",
+        "constant_source",
+        "diffusion_length",
+        "fit_profile",
+        "surface_exchange",
+        "thin_film",
+    ],
+    ".regimes": ["harrison_regime", "le_claire_triple_product"],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
-    "read_map", "read_profile", "CountMap", "FractionMap", "Profile", "NATURAL_ABUNDANCE",
-    "FractionMapResult", "bin_counts", "fraction_map", "fraction_profile", "isotope_fraction",
-    "normalise", "plot_fraction_map", "BoundaryBatch", "BoundaryResult", "analyse_boundaries",
-    "analyse_boundary", "extract_line", "LineProfile", "gb_diffusivity_from_step",
-    "EvolutionFit", "Grid",
-    "fit_evolution", "layered_diffusivity", "series_diffusivity", "simulate_profile", "solve",
-    "ProfileFit", "constant_source", "diffusion_length", "fit_profile", "surface_exchange",
-    "thin_film", "harrison_regime", "le_claire_triple_product",
+    "read_map",
+    "read_profile",
+    "CountMap",
+    "FractionMap",
+    "Profile",
+    "NATURAL_ABUNDANCE",
+    "FractionMapResult",
+    "bin_counts",
+    "fraction_map",
+    "fraction_profile",
+    "isotope_fraction",
+    "normalise",
+    "plot_fraction_map",
+    "BoundaryBatch",
+    "BoundaryResult",
+    "analyse_boundaries",
+    "analyse_boundary",
+    "extract_line",
+    "LineProfile",
+    "gb_diffusivity_from_step",
+    "EvolutionFit",
+    "Grid",
+    "fit_evolution",
+    "layered_diffusivity",
+    "series_diffusivity",
+    "simulate_profile",
+    "solve",
+    "ProfileFit",
+    "constant_source",
+    "diffusion_length",
+    "fit_profile",
+    "surface_exchange",
+    "thin_film",
+    "harrison_regime",
+    "le_claire_triple_product",
 ]
