@@ -11,6 +11,8 @@ The DRT of the 160 °C spectrum shows the same two processes.
 Run::
 
     python examples/impedance_pellet.py [output.png]
+
+The figure goes to ``examples/output/impedance_pellet.png`` unless a path is given.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from ionscale.impedance import (  # noqa: E402
 from ionscale.io.eis import read_directory  # noqa: E402
 from ionscale.units import EV  # noqa: E402
 
-DATA = Path(ionscale.__file__).parent / "datasets" / "data" / "s04147"
+DATA = Path(ionscale.__file__).parent / "datasets" / "data" / "s04147"  # bundled (MIT)
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
-def main(out: str) -> None:
+def main(out: str | Path) -> None:
     spectra = read_directory(DATA)  # temperatures come from the file names (-160deg)
     for s in spectra:
         kk = kramers_kronig(s, include_capacitance=True)
@@ -59,9 +63,10 @@ def main(out: str) -> None:
     result.pellets[2].circuit_fit.plot(ax=axes[0, 1], kind="bode")
     drt.plot(ax=axes[1, 0])
     result.plot(ax=axes[1, 1])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)
     print(f"figure: {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "impedance_pellet.png")
+    main(sys.argv[1] if len(sys.argv) > 1 else OUTPUT / "impedance_pellet.png")

@@ -11,12 +11,13 @@ metric, the local thickness of the solid, and the pore size distribution.
 Run::
 
     python examples/microstructure_pellet.py [output.png]
+
+The TIFF stack and the figure go to ``examples/output/`` (the figure to the path given instead).
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -31,12 +32,16 @@ from ionscale.microstructure import (  # noqa: E402
     thickness_statistics,
 )
 
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
-def main(out: str) -> None:
+
+def main(out: str | Path) -> None:
     pellet = sintered_pellet((80, 80, 80), porosity=0.105, pore_radius_m=0.12e-6,
                              voxel_size=20e-9, axis=1, seed=4)
-    path = Path(tempfile.mkdtemp()) / "pellet_255MPa.tif"
-    write_volume(pellet, path)
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / "pellet_255MPa.tif"
+    write_volume(pellet, path, overwrite=True)
     volume = read_volume(path, phases={"pore": 0, "solid": 1})  # voxel size from the TIFF
     print(f"{path.name}: {volume.shape} voxels of {volume.voxel_size[0] * 1e9:.0f} nm")
 
@@ -49,9 +54,10 @@ def main(out: str) -> None:
     print(f"solid: {solid['mean']} (seed 004 at 255 MPa: 0.96 µm on a 20 µm volume)")
 
     axes = metrics.plot()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     axes.figure.savefig(out, dpi=110)
     print(f"figure: {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "microstructure_pellet.png")
+    main(sys.argv[1] if len(sys.argv) > 1 else OUTPUT / "microstructure_pellet.png")

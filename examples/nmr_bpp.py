@@ -12,6 +12,8 @@ for correlated or low-dimensional motion) is fitted with both models and compare
 Run::
 
     python examples/nmr_bpp.py [output.png]
+
+The figure goes to ``examples/output/nmr_bpp.png`` unless a path is given.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ F0 = 155.4e6                 # Hz, ⁷Li Larmor frequency of seed 001
 TAU0, EA = 1.4e-11, 0.11 * EV
 C = 1.37e10                  # s⁻², T1 minimum of 50 ms
 L_JUMP = 3.87e-10            # m, LLTO A-site spacing
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def synthetic(beta: float = 2.0, seed: int = 1) -> RelaxationData:
@@ -107,9 +111,10 @@ def main(out: Path) -> None:
     axes[1].set_title("asymmetric peak, β = 1.6")
     rho.plot(axes[2])
     axes[2].set_title("T1ρ, 30 kHz spin lock")
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     print(f"figure: {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("nmr_bpp.png"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT / "nmr_bpp.png")

@@ -9,11 +9,14 @@ and with the anisotropic powder average, and the two are compared (nested F-test
 Run::
 
     python examples/nmr_pfg_powder.py [output.png]
+
+The figure goes to ``examples/output/nmr_pfg_powder.png`` unless a path is given.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -29,6 +32,8 @@ from ionscale.nmr.pfg import compare_pfg_models  # noqa: E402
 
 D_IN_PLANE = 6.1e-11      # m² s⁻¹ (6.1e-7 cm² s⁻¹)
 D_OUT_OF_PLANE = 3.3e-12  # m² s⁻¹ (3.3e-8 cm² s⁻¹)
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def simulated_decay(seed: int = 1) -> PFGData:
@@ -44,7 +49,7 @@ def simulated_decay(seed: int = 1) -> PFGData:
                    source="synthetic (seed 001 LLTO)")
 
 
-def main(out: str = "nmr_pfg_powder.png") -> None:
+def main(out: str | Path = OUTPUT / "nmr_pfg_powder.png") -> None:
     data = simulated_decay()
     comparison = compare_pfg_models(data, models=("iso", "aniso"))
     print("true: D_a = 6.1e-7, D_c = 3.3e-8 cm² s⁻¹ (ratio 18)")
@@ -55,6 +60,7 @@ def main(out: str = "nmr_pfg_powder.png") -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
     comparison.plot(axes[0])
     comparison.fits["aniso"].plot(axes[1])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     print(f"figure written to {out}")

@@ -9,10 +9,12 @@ second piece, annealed for 3.8 h at 200 °C, gave 6.6e-6 cm² s⁻¹ (printed as
 paper: a unit typo).
 
 This script builds such line scans synthetically (binomial counting noise), fits them jointly
-and saves the figure. Run: ``python examples/tracer_evolution_fit.py [figure.png]``.
+and saves the figure. Run: ``python examples/tracer_evolution_fit.py [figure.png]``; the figure goes
+to ``examples/output/tracer_evolution_fit.png`` unless a path is given.
 """
 
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -25,6 +27,9 @@ from ionscale.tracer.data import Profile  # noqa: E402
 from ionscale.tracer.evolution import fit_evolution  # noqa: E402
 from ionscale.tracer.numerical import simulate_profile  # noqa: E402
 from ionscale.units import parse_quantity  # noqa: E402
+
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 rng = np.random.default_rng(0)
 C_NAT, C_SOURCE = 0.076, 0.95  # natural ⁶Li fraction, tracer solution
@@ -70,6 +75,7 @@ print(f"  (true value {D_anneal * 1e4:.2g} cm² s⁻¹)")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 storage.plot(ax=axes[0])
 anneal.plot(ax=axes[1])
-out = sys.argv[1] if len(sys.argv) > 1 else "tracer_evolution_fit.png"
+out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT / "tracer_evolution_fit.png"
+out.parent.mkdir(parents=True, exist_ok=True)
 fig.savefig(out, dpi=120)
 print(f"figure: {out}")

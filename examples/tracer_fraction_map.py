@@ -10,12 +10,13 @@ the physical extent in µm.
 Run::
 
     python examples/tracer_fraction_map.py [output.png]
+
+The count maps and the figure go to ``examples/output/`` (the figure to the path given instead).
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -32,6 +33,9 @@ from ionscale.tracer.fraction import (  # noqa: E402
     fraction_map,
     plot_fraction_map,
 )
+
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def synthetic_counts(seed: int = 0):
@@ -52,12 +56,12 @@ def synthetic_counts(seed: int = 0):
 
 def main(out: Path) -> None:
     li6, li7, pixel = synthetic_counts()
-    with tempfile.TemporaryDirectory() as tmp:
-        files = {}
-        for name, counts in (("6Li", li6), ("7Li", li7)):
-            files[name] = Path(tmp) / f"pellet_{name}.txt"
-            np.savetxt(files[name], counts, fmt="%d", header=f"{name} counts, 0.25 um pixels")
-        cmap = read_map(files, pixel_size="0.25 um")
+    OUTPUT.mkdir(exist_ok=True)
+    files = {}
+    for name, counts in (("6Li", li6), ("7Li", li7)):
+        files[name] = OUTPUT / f"pellet_{name}.txt"   # one text matrix per isotope
+        np.savetxt(files[name], counts, fmt="%d", header=f"{name} counts, 0.25 um pixels")
+    cmap = read_map(files, pixel_size="0.25 um")
 
     fmap = fraction_map(cmap, tracer="6Li", other="7Li", bin=2, normalise_to=0.95)
     print(f"map {cmap.shape} -> binned {fmap.shape}, pixel {fmap.pixel_size[1] * 1e6:.2f} µm")
@@ -69,10 +73,10 @@ def main(out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
     plot_fraction_map(fmap, ax=ax, vmin=0, vmax=1)
     ax.set_title("⁶Li tracer, 2 × 2 binned")
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     print(f"figure written to {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir())
-         / "tracer_fraction_map.png")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT / "tracer_fraction_map.png")

@@ -12,12 +12,13 @@
 Run::
 
     python examples/tracer_grain_boundaries.py [output.png]
+
+The figure goes to ``examples/output/tracer_grain_boundaries.png`` unless a path is given.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -38,6 +39,8 @@ from ionscale.tracer.regimes import harrison_regime, le_claire_triple_product  #
 D_BULK = 2.6e-12  # m^2/s (2.6e-8 cm^2/s, LLTO bulk at 22 °C)
 DELTA = 0.5e-9  # m, boundary width
 PIXEL = 0.5e-6  # m
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def seed_numbers() -> None:
@@ -119,10 +122,10 @@ def main(out: Path) -> None:
     axes[0].set_title("⁶Li fraction, segments and located boundaries")
     batch.results[ok[0]].plot(ax=axes[1])
     batch.plot(ax=axes[2])
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"figure written to {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir())
-         / "tracer_grain_boundaries.png")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT / "tracer_grain_boundaries.png")

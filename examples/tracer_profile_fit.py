@@ -9,11 +9,14 @@ Two parts:
    (``weights="counts"``), which removes the low bias that data-derived weights give in the
    few-count background.
 2. A real normalised ¹⁸O profile (De Souza's pH₂O-dependent series, from the BayesECR
-   repository; depth in cm, t = 5640 s), fitted with the same model.
+   repository, BSD-2; shipped with ionscale; depth in cm, t = 5640 s), fitted with the same
+   model.
 
 Run::
 
     python examples/tracer_profile_fit.py [output.png]
+
+The figure goes to ``examples/output/tracer_profile_fit.png`` unless a path is given.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ionscale.datasets.demo import real_18o_profile_path  # noqa: E402
 from ionscale.tracer.data import Profile  # noqa: E402
 from ionscale.tracer.fraction import fraction_profile  # noqa: E402
 from ionscale.tracer.profiles import fit_profile, surface_exchange  # noqa: E402
 
-REAL = Path("/work/shared/data/tracer/bayesecr-18O-pH2O-dependent-1.txt")
+REAL = real_18o_profile_path()  # bundled with ionscale: src/ionscale/datasets/data/
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def synthetic_profile(seed: int = 0) -> Profile:
@@ -46,7 +52,9 @@ def synthetic_profile(seed: int = 0) -> Profile:
                             source="synthetic")
 
 
-def main(out: str = "tracer_profile_fit.png") -> None:
+def main(out: str | Path = OUTPUT / "tracer_profile_fit.png") -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     prof = synthetic_profile()
     known = dict(model="exchange", time="1 h", source=0.90, background=0.00205)
     naive = fit_profile(prof, **known)                      # σ from the measured fraction
@@ -57,13 +65,12 @@ def main(out: str = "tracer_profile_fit.png") -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     fit.plot(axes[0], residuals=True)
-    if REAL.exists():
-        depth_cm, frac = np.loadtxt(REAL, max_rows=584, unpack=True)
-        real = Profile(x=depth_cm * 1e-2, fraction=frac, source=str(REAL))
-        res = fit_profile(real, model="exchange", time=5640.0)
-        print(res.summary())
-        res.plot(axes[1])
-        axes[1].set_title("De Souza ¹⁸O profile (BayesECR data)", fontsize="medium")
+    depth_cm, frac = np.loadtxt(REAL, max_rows=584, unpack=True)
+    real = Profile(x=depth_cm * 1e-2, fraction=frac, source=str(REAL))
+    res = fit_profile(real, model="exchange", time=5640.0)
+    print(res.summary())
+    res.plot(axes[1])
+    axes[1].set_title("De Souza ¹⁸O profile (BayesECR data)", fontsize="medium")
     fig.savefig(out, dpi=120)
     print(f"figure written to {out}")
 

@@ -14,13 +14,14 @@ grain-boundary line, 0.048 cm² s⁻¹ exp(-0.43 eV / k_B T), with 10 % noise.
 Run::
 
     python examples/transport_arrhenius_haven.py [output.png]
+
+The D*_eff table and the figure go to ``examples/output/`` (the figure to the path given instead).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -45,6 +46,8 @@ from ionscale.transport.nernst_einstein import (  # noqa: E402
 from ionscale.units import BOLTZMANN, EV, format_value  # noqa: E402
 
 K = BOLTZMANN
+#: outputs go next to this script, never into the working or the system temporary folder
+OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def write_deff_table(path: Path, seed: int = 0) -> None:
@@ -74,11 +77,11 @@ def bulk_conductivity(seed: int = 1):
 
 
 def main(out: Path) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        table_path = Path(tmp) / "llto_deff.csv"
-        write_deff_table(table_path)
-        table = read_arrhenius_table(table_path)
-        fit = table.fit()
+    OUTPUT.mkdir(exist_ok=True)
+    table_path = OUTPUT / "llto_deff.csv"
+    write_deff_table(table_path)
+    table = read_arrhenius_table(table_path)
+    fit = table.fit()
     print(fit.summary())
     d, d_err = fit.extrapolate([-110.0], T_unit="C")
     print(f"D*_eff(-110 °C) = {format_value(d[0] * 1e4, d_err[0] * 1e4, 'cm² s⁻¹')}")
@@ -109,9 +112,10 @@ def main(out: Path) -> None:
     fit.plot(axes[0])
     axes[0].set_title("D*_eff of LLTO")
     comparison.plot(axes[1])
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     print(f"figure: {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("transport_arrhenius_haven.png"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT / "transport_arrhenius_haven.png")

@@ -30,6 +30,11 @@ def lazy_exports(package: str, exports: Mapping[str, Sequence[str]],
         Assign them to ``__getattr__`` and ``__dir__`` in the package.
     """
     where = {name: module for module, names in exports.items() for name in names}
+    # a function named like its own module (``impedance.kramers_kronig``) must be bound now:
+    # importing the submodule later would set the package attribute to the module instead
+    for name, module in where.items():
+        if module.lstrip(".") == name:
+            namespace[name] = getattr(importlib.import_module(module, package), name)
 
     def __getattr__(name: str) -> object:
         module = where.get(name)
