@@ -11,8 +11,8 @@ Run::
 
     python examples/cycling_ccd.py [output folder]
 
-It writes ``cycling_cell.mpt``, ``cycling_ccd.json`` and ``cycling_ccd.png`` into the output
-folder (default: the current folder) in a few seconds.
+It writes ``cycling_cell.mpt``, ``cycling_ccd.json`` and ``cycling_ccd.png`` into
+``examples/output/`` (or the folder given) in a few seconds.
 """
 
 from __future__ import annotations
@@ -62,4 +62,5 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd())
+    # outputs go next to this script, never into the working or the system temporary folder
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "output")
