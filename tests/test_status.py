@@ -364,3 +364,68 @@ def test_cli_records_the_worst_printed_status(capsys):
     captured = capsys.readouterr()
     assert "[FAILED]" in captured.out and "status FAILED" in captured.err
     reset_statuses()
+
+
+def _status_is_honest(result) -> None:
+    """No result is ``ok`` while a value is non-finite or undetermined, or while its fit says
+    it did not converge, ended at a bound or is undetermined."""
+    values_bad = any(not np.all(np.isfinite(np.asarray(v.value, dtype=float)))
+                     or np.any(np.isinf(np.asarray(v.error, dtype=float)))
+                     for v in result.values.values())
+    fit = getattr(result, "fit", None)
+    fit_bad = fit is not None and (any(d.code in ("at-bound", "undetermined", "not-converged")
+                                       for d in fit.diagnostics)
+                                   or not np.all(np.isfinite(fit.values)))
+    if values_bad or fit_bad:
+        assert result.status != "ok", result.summary()
+    if fit is not None:  # every fit diagnostic reaches the result
+        assert {(d.code, d.message) for d in fit.diagnostics} <= {
+            (d.code, d.message) for d in result.diagnostics}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_d=st.floats(-16.0, -11.0), noise=st.floats(0.0, 0.3),
+       n=st.integers(8, 60), depth_um=st.floats(0.2, 50.0), seed=st.integers(0, 2**31 - 1))
+def test_tracer_profile_fits_never_ok_when_flawed(log_d, noise, n, depth_um, seed):
+    import warnings
+
+    from ionscale.errors import IonscaleError
+    from ionscale.tracer import Profile, constant_source, fit_profile
+
+    rng = np.random.default_rng(seed)
+    t = 3600.0
+    x = np.linspace(0.0, depth_um * 1e-6, n)
+    clean = constant_source(x, 10.0 ** log_d, t, source=0.9, background=0.002)
+    frac = np.clip(clean + rng.normal(0.0, noise * 0.1 + 1e-4, n), 0.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            r = fit_profile(Profile(x=x, fraction=frac), time=t, source="fit",
+                            background="fit")
+        except IonscaleError:
+            return
+    _status_is_honest(r)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(r1=st.floats(1.0, 6.0), r2=st.floats(1.0, 6.0), noise=st.floats(0.0, 0.1),
+       n=st.integers(12, 60), seed=st.integers(0, 2**31 - 1))
+def test_impedance_fits_never_ok_when_flawed(r1, r2, noise, n, seed):
+    import warnings
+
+    from ionscale.datasets.synthetic_eis import simulate_spectrum
+    from ionscale.errors import IonscaleError
+    from ionscale.impedance import fit_circuit
+
+    params = {"R0": 10.0, "R1": 10.0 ** r1, "CPE1_Q": 1e-9, "CPE1_alpha": 0.9,
+              "R2": 10.0 ** r2, "CPE2_Q": 1e-6, "CPE2_alpha": 0.8}
+    f = np.logspace(6, -1, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            s = simulate_spectrum("R0-p(R1,CPE1)-p(R2,CPE2)", params, f, noise=noise,
+                                  seed=seed)
+            r = fit_circuit(s, "R0-p(R1,CPE1)-p(R2,CPE2)")
+        except IonscaleError:
+            return
+    _status_is_honest(r)
