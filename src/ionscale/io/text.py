@@ -31,11 +31,66 @@ _SLASH_UNIT = re.compile(r"^(?P<name>.*?\S)\s*/\s*(?P<unit>[^/\s]+)$")
 _SUFFIX_UNIT = re.compile(r"^(?P<name>.*?\S)[_\s]+(?P<unit>[A-Za-zµμÅå]+)$")
 
 
+#: A text file held as Python lines takes about this many times its size in memory.
+TEXT_MEMORY_FACTOR = 10
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux ``MemAvailable``), None when unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def decode_text(raw: bytes, path: str | os.PathLike | None = None) -> str:
+    """Text from an instrument export's bytes: UTF-8 (with or without byte-order mark),
+    UTF-16/32 (byte-order mark, or UTF-16 recognised by its zero bytes), else Latin-1.
+
+    Raises
+    ------
+    InputError
+        The bytes are binary (zero bytes that are not UTF-16 text).
+    """
+    import codecs
+
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not valid {encoding} text ({exc.reason} at byte {exc.start})",
+                                 file=path, expected=f"a complete {encoding} text file") from None
+    head = raw[:4096]
+    if b"\x00" in head:
+        # UTF-16 without a byte-order mark: every other byte of ASCII text is zero
+        even, odd = head[0::2], head[1::2]
+        for zeros, encoding in ((odd, "utf-16-le"), (even, "utf-16-be")):
+            if len(zeros) > 8 and zeros.count(0) > 0.9 * len(zeros):
+                try:
+                    return raw.decode(encoding)
+                except UnicodeDecodeError:
+                    break
+        raise InputError("the file is binary, not text", file=path,
+                         expected="a delimited text file (UTF-8, UTF-16 or Latin-1)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def read_lines(path: str | os.PathLike) -> list[str]:
     """Read a text file into lines (without line ends).
 
-    UTF-8 (with or without byte-order mark) is tried first, then Latin-1, which decodes any byte
-    sequence (old Windows exports write ``µ`` as one Latin-1 byte).
+    UTF-8 (with or without byte-order mark) is tried first, UTF-16/32 are recognised, then
+    Latin-1, which decodes any byte sequence (old Windows exports write ``µ`` as one Latin-1
+    byte).
 
     Parameters
     ----------
@@ -49,22 +104,23 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     Raises
     ------
     InputError
-        If the file does not exist, cannot be read or is binary.
+        If the file does not exist, cannot be read, is binary, or is too large to hold in the
+        memory available (its lines take about ten times its size).
     """
     try:
+        size = os.path.getsize(path)
+        available = _available_memory()
+        if available is not None and size * TEXT_MEMORY_FACTOR > available:
+            raise InputError(
+                f"the file is {size / 2**30:.2f} GiB; reading it as text needs about "
+                f"{size * TEXT_MEMORY_FACTOR / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
+                "is available", file=path, expected="a smaller file (split it)")
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path,
                          expected="a readable text file") from None
-    if b"\x00" in raw[:4096]:
-        raise InputError("the file is binary, not text", file=path,
-                         expected="a delimited text file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return text.splitlines()
+    return decode_text(raw, path).splitlines()
 
 
 def is_comment(line: str, comment: str | Sequence[str] = "#") -> bool:
