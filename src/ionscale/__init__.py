@@ -17,7 +17,8 @@ from ._lazy import lazy_exports  # noqa: E402
 _EXPORTS = {
     ".errors": ["FitError", "FitWarning", "InputError", "IonscaleError"],
     ".fitting": ["FitResult", "fit_curve", "fit_residuals"],
-    ".results": ["Diagnostic", "Provenance", "Result", "Value"],
+    ".results": ["Provenance", "Result", "Value"],
+    ".status": ["Diagnostic"],
     ".units": ["format_value", "parse_quantity"],
 }
 

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .errors import FitError, FitWarning, InputError
-from .results import Diagnostic
+from .status import Diagnostic
 
 Bounds = Mapping[str, tuple[float, float]]
 

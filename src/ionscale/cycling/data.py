@@ -28,6 +28,11 @@ import numpy as np
 from ..errors import InputError
 from .segments import Segments, segment_current
 
+#: Field units used in tables and figures: A m⁻² → mA cm⁻², V → mV, C m⁻² → mAh cm⁻².
+MA_CM2 = 0.1
+MV = 1e3
+MAH_CM2 = 1.0 / 36000.0
+
 __all__ = ["CyclingTrace", "trace_from_arrays", "EC_LAB_DEFAULT_AREA"]
 
 #: EC-Lab's default "Electrode surface area" (0.001 cm²), m²: a file that states it almost

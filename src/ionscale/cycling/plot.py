@@ -6,18 +6,14 @@ mA cm⁻², capacity in mAh cm⁻².
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..errors import InputError
 from ..results import new_axes
-from .steps import MA_CM2, MAH_CM2, MV
+from .data import MA_CM2, MAH_CM2, MV
 
-if TYPE_CHECKING:
-    from .ohmic import ASRResult
-    from .shorts import CCDResult
-    from .steps import StepAnalysis
+# the result classes call these functions from their plot(); naming the classes here would
+# tie the modules in a loop, so the annotations stay as strings
 
 __all__ = ["plot_trace", "plot_polarisation", "plot_table", "plot_ccd"]
 
@@ -31,7 +27,8 @@ def _level_colours(n: int):
     return [cmap(0.1 + 0.8 * k / max(n - 1, 1)) for k in range(n)]
 
 
-def plot_trace(steps: StepAnalysis, ax=None, *, shorts=None):
+def plot_trace(steps: StepAnalysis,  # noqa: F821
+                ax=None, *, shorts=None):
     """Cell voltage (mV) against time (h), half-cycles shaded by current-density level; with
     ``shorts`` (:class:`~ionscale.cycling.shorts.ShortFlags`) the failure is marked by a red
     line and crosses on the failing half-cycles' plateaus."""
@@ -67,7 +64,8 @@ def plot_trace(steps: StepAnalysis, ax=None, *, shorts=None):
     return ax
 
 
-def plot_polarisation(asr: ASRResult, ax=None):
+def plot_polarisation(asr: ASRResult,  # noqa: F821
+                       ax=None):
     """Plateau polarisation (mV) against j (mA cm⁻²): used half-cycles filled, the others
     open, the ASR line (and R·A of impedance, dashed)."""
     ax = new_axes(ax)
@@ -95,7 +93,7 @@ def plot_polarisation(asr: ASRResult, ax=None):
     return ax
 
 
-def _level_rows(result: CCDResult) -> list[list[str]]:
+def _level_rows(result: CCDResult) -> list[list[str]]:  # noqa: F821
     rows = []
     by_level: dict[int, list[dict]] = {}
     for c in result.cycles:
@@ -114,7 +112,8 @@ def _level_rows(result: CCDResult) -> list[list[str]]:
     return rows
 
 
-def plot_table(result: CCDResult, ax=None):
+def plot_table(result: CCDResult,  # noqa: F821
+                ax=None):
     """The per-level table: j, cycles, median plateau of the passing half-cycles, capacity,
     cycle verdicts."""
     ax = new_axes(ax, figsize=(5.0, 2.6))
@@ -144,7 +143,7 @@ def _field(v) -> str:
     return str(v)
 
 
-def plot_ccd(result: CCDResult, ax=None, *, kind: str | None = None):
+def plot_ccd(result: CCDResult, ax=None, *, kind: str | None = None):  # noqa: F821
     """All panels of a CCD analysis on a new figure, or one ``kind`` on ``ax``."""
     kinds = ("trace", "polarisation", "table")
     if kind is not None and kind not in kinds:

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Diagnostic, Provenance, Result, Value
-from .data import EC_LAB_DEFAULT_AREA, CyclingTrace, check_area
+from .data import EC_LAB_DEFAULT_AREA, MA_CM2, MAH_CM2, MV, CyclingTrace, check_area
 
 __all__ = ["StepAnalysis", "analyse_steps", "STEP_DEFAULTS", "decimate"]
 
@@ -59,10 +59,6 @@ STEP_DEFAULTS: dict[str, Any] = {
     "rest_window": 0.2,
 }
 
-#: Field units used in tables and figures: A m⁻² → mA cm⁻², V → mV, C m⁻² → mAh cm⁻².
-MA_CM2 = 0.1
-MV = 1e3
-MAH_CM2 = 1.0 / 36000.0
 
 _TABLE_DOC = {
     "index": "half-cycle number", "level": "current-density level", "cycle": "cycle number",

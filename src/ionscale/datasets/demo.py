@@ -328,7 +328,7 @@ conditions = {{ time = "5640 s" }}
 method = "tracer.profile"
 label = "Crank surface-exchange fit (D*, k*)"
 measurements = ["depth-profile"]
-parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584" }}
+parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584", source = 1.0, background = 0.0 }}
 {eis_samples}{micro_samples}{cycling_samples}"""
     path = out / "campaign.toml"
     write_text_atomic(path, campaign)
