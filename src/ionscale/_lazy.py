@@ -8,7 +8,22 @@ command that needs one technique start at once.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from collections.abc import Callable, Mapping, Sequence
+
+
+class _ExportingModule(types.ModuleType):
+    """A package whose exported function may share its name with the submodule defining it
+    (``impedance.kramers_kronig``): importing that submodule must not replace the function
+    with the module object, as the import system's ``setattr(package, name, module)`` would."""
+
+    _shadowed: frozenset = frozenset()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in type(self)._shadowed and isinstance(value, types.ModuleType):
+            return  # the submodule stays reachable through sys.modules
+        super().__setattr__(name, value)
 
 
 def lazy_exports(package: str, exports: Mapping[str, Sequence[str]],
@@ -30,14 +45,17 @@ def lazy_exports(package: str, exports: Mapping[str, Sequence[str]],
         Assign them to ``__getattr__`` and ``__dir__`` in the package.
     """
     where = {name: module for module, names in exports.items() for name in names}
-    # a function named like its own module (``impedance.kramers_kronig``) must be bound now:
-    # importing the submodule later would set the package attribute to the module instead
-    for name, module in where.items():
-        if module.lstrip(".") == name:
-            namespace[name] = getattr(importlib.import_module(module, package), name)
+    shadowed = frozenset(name for name, module in where.items() if module.lstrip(".") == name)
+    if shadowed:
+        cls = type(f"{package}.<module>", (_ExportingModule,), {"_shadowed": shadowed})
+        sys.modules[package].__class__ = cls
 
     def __getattr__(name: str) -> object:
         module = where.get(name)
+        if name in shadowed:  # the submodule may be loaded already: take the function from it
+            value = getattr(importlib.import_module(module, package), name)
+            namespace[name] = value
+            return value
         if module is None:
             try:  # a submodule (``ionscale.impedance.fit``) that is not imported yet
                 return importlib.import_module(f".{name}", package)

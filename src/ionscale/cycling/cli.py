@@ -47,7 +47,7 @@ def _pairs(text, option, example):
 
 
 def _window(text: str | None) -> tuple[float, float]:
-    from .steps import STEP_DEFAULTS
+    from .data import STEP_DEFAULTS
 
     if not text:
         return STEP_DEFAULTS["plateau_window"]
@@ -123,8 +123,7 @@ def _formats(args: argparse.Namespace) -> int:
 
 
 def _add_input(p) -> None:
-    from .shorts import SHORT_DEFAULTS
-    from .steps import STEP_DEFAULTS
+    from .data import SHORT_DEFAULTS, STEP_DEFAULTS
 
     p.add_argument("file", metavar="FILE", help="cycling file (.mpr, .mpt, .DTA, CSV export)")
     p.add_argument("--area", help="electrode area, e.g. '0.126 cm^2' (replaces the file's)")

@@ -28,6 +28,30 @@ import numpy as np
 from ..errors import InputError
 from .segments import Segments, segment_current
 
+#: Windows and thresholds of :func:`analyse_steps` (fractions of a half-cycle's duration).
+STEP_DEFAULTS: dict[str, Any] = {
+    "plateau_window": (0.8, 1.0),
+    "start_window": 0.05,
+    "tail_window": 0.05,
+    "tail_reference": (0.5, 0.75),
+    "tail_threshold": 0.10,
+    "drop_skip": 0.10,
+    "ocv_limit": 0.1,
+    "level_tolerance": 0.05,
+    "rest_window": 0.2,
+}
+
+
+#: Thresholds of :func:`detect_shorts`.
+SHORT_DEFAULTS: dict[str, float] = {
+    "drop_fraction": 0.30,
+    "floor_fraction": 0.50,
+    "near_zero_snr": 3.0,
+    "soft_noise_excess": 2.0,
+    "drop_sigma": 5.0,
+}
+
+
 #: Field units used in tables and figures: A m⁻² → mA cm⁻², V → mV, C m⁻² → mAh cm⁻².
 MA_CM2 = 0.1
 MV = 1e3

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Diagnostic, Provenance, Result, Value, json_safe
-from .data import CyclingTrace
+from .data import SHORT_DEFAULTS, CyclingTrace
 from .ohmic import ASRResult, compare_with_impedance, fit_asr
 from .steps import (
     MA_CM2,
@@ -52,14 +52,6 @@ from .steps import (
 __all__ = ["CCDResult", "SHORT_DEFAULTS", "ShortFlags", "area_specific_resistance",
            "critical_current_density", "detect_shorts"]
 
-#: Thresholds of :func:`detect_shorts`.
-SHORT_DEFAULTS: dict[str, float] = {
-    "drop_fraction": 0.30,
-    "floor_fraction": 0.50,
-    "near_zero_snr": 3.0,
-    "soft_noise_excess": 2.0,
-    "drop_sigma": 5.0,
-}
 
 _ORDER = {"stable": 0, "contact loss": 1, "recovered": 1, "shorted": 2, "soft short": 3,
           "short": 3}

@@ -42,22 +42,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Diagnostic, Provenance, Result, Value
-from .data import EC_LAB_DEFAULT_AREA, MA_CM2, MAH_CM2, MV, CyclingTrace, check_area
+from .data import EC_LAB_DEFAULT_AREA, MA_CM2, MAH_CM2, MV, STEP_DEFAULTS, CyclingTrace, check_area
 
 __all__ = ["StepAnalysis", "analyse_steps", "STEP_DEFAULTS", "decimate"]
 
-#: Windows and thresholds of :func:`analyse_steps` (fractions of a half-cycle's duration).
-STEP_DEFAULTS: dict[str, Any] = {
-    "plateau_window": (0.8, 1.0),
-    "start_window": 0.05,
-    "tail_window": 0.05,
-    "tail_reference": (0.5, 0.75),
-    "tail_threshold": 0.10,
-    "drop_skip": 0.10,
-    "ocv_limit": 0.1,
-    "level_tolerance": 0.05,
-    "rest_window": 0.2,
-}
 
 
 _TABLE_DOC = {

@@ -44,12 +44,25 @@ def _axis(text: str) -> int:
     return axes[text]
 
 
+def _parts(text: str | None, option: str) -> tuple[str, ...]:
+    from .metrics import PARTS
+
+    if not text:
+        return ()
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise InputError(f"unknown part(s) {unknown}", field=option,
+                         expected=f"comma-separated names among {', '.join(PARTS)}")
+    return parts
+
+
 def _metrics(args: argparse.Namespace) -> int:
     from .metrics import PARTS, microstructure_metrics
 
-    parts = PARTS if not args.only else tuple(p.strip() for p in args.only.split(","))
-    if args.skip:
-        parts = tuple(p for p in parts if p not in args.skip.split(","))
+    parts = _parts(args.only, "--only") or PARTS
+    skip = _parts(args.skip, "--skip")
+    parts = tuple(p for p in parts if p not in skip)
     result = microstructure_metrics(_volume(args), _phase(args.phase), axis=_axis(args.axis),
                                     connectivity=args.connectivity, parts=parts,
                                     thickness_method=args.method, measure=args.measure,
@@ -63,7 +76,8 @@ def _tortuosity(args: argparse.Namespace) -> int:
     from .tortuosity import tortuosity_factor
 
     print_result(tortuosity_factor(_volume(args), _phase(args.phase), _axis(args.axis),
-                                   solver=args.solver, rtol=args.rtol), args.json, args.plot)
+                                   solver=args.solver, rtol=args.rtol,
+                                   progress=not args.no_progress), args.json, args.plot)
     return 0
 
 
@@ -79,7 +93,8 @@ def _thickness(args: argparse.Namespace) -> int:
     from .thickness import thickness_statistics
 
     print_result(thickness_statistics(_volume(args), _phase(args.phase), method=args.method,
-                                      measure=args.measure), args.json, args.plot)
+                                      measure=args.measure, progress=not args.no_progress),
+                 args.json, args.plot)
     return 0
 
 
@@ -90,6 +105,34 @@ def _psd(args: argparse.Namespace) -> int:
                                         connectivity=args.connectivity,
                                         split="watershed" if args.watershed else "none"),
                  args.json, args.plot)
+    return 0
+
+
+def _labels(args: argparse.Namespace) -> int:
+    """``micro labels``: every label of a volume with its voxel count and fraction."""
+    import json
+
+    import numpy as np
+
+    volume = _volume(args)
+    data = np.asarray(volume.labels)
+    values, counts = np.unique(data, return_counts=True)
+    names = {int(v): n for n, v in volume.phases.items()}
+    rows = [{"label": int(v) if data.dtype != bool else bool(v), "name": names.get(int(v), ""),
+             "voxels": int(c), "fraction": float(c) / data.size}
+            for v, c in zip(values, counts, strict=True)]
+    if args.json:
+        json.dump({"file": str(args.volume), "shape": list(data.shape),
+                   "voxel_size_m": [float(v) for v in volume.voxel_size], "labels": rows},
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    vs = " × ".join(f"{v * 1e9:.4g}" for v in volume.voxel_size)
+    print(f"{args.volume}: {' × '.join(map(str, data.shape))} voxels of {vs} nm, "
+          f"{len(rows)} label(s)")
+    print(f"{'label':>8s}  {'name':12s} {'voxels':>12s} {'fraction':>9s}")
+    for r in rows:
+        print(f"{r['label']!s:>8s}  {r['name']:12s} {r['voxels']:12d} {r['fraction']:9.4f}")
     return 0
 
 
@@ -124,8 +167,9 @@ def register(subparsers) -> None:
     p = verbs.add_parser("metrics", help="every metric of a phase (fractions, slices, REV, "
                                          "percolation, τ, geodesic, thickness, pores)")
     _add_volume(p)
-    p.add_argument("--only", help="comma-separated parts to run")
-    p.add_argument("--skip", help="comma-separated parts to skip")
+    parts = "fractions, slices, rev, percolation, tortuosity, geodesic, thickness, pores"
+    p.add_argument("--only", help=f"comma-separated parts to run, among: {parts}")
+    p.add_argument("--skip", help="comma-separated parts to skip (same names)")
     p.add_argument("--connectivity", type=int, default=6, choices=[6, 18, 26])
     p.add_argument("--method", default="fast", choices=["fast", "exact"],
                    help="local-thickness method")
@@ -140,8 +184,10 @@ def register(subparsers) -> None:
     p = verbs.add_parser("tortuosity", help="tortuosity factor τ (diffusion solve)")
     _add_volume(p)
     p.add_argument("--solver", default="auto",
-                   choices=["auto", "cg-amg", "cg-jacobi", "direct"])
+                   choices=["auto", "cg-mg", "cg-amg", "cg-jacobi", "direct"],
+                   help="auto: direct for small systems, else cg-mg (matrix-free multigrid)")
     p.add_argument("--rtol", type=float, default=1e-6)
+    p.add_argument("--no-progress", action="store_true")
     add_output_options(p)
     p.set_defaults(func=_tortuosity)
 
@@ -154,6 +200,7 @@ def register(subparsers) -> None:
 
     p = verbs.add_parser("thickness", help="local thickness distribution")
     _add_volume(p)
+    p.add_argument("--no-progress", action="store_true")
     p.add_argument("--method", default="fast", choices=["fast", "exact"])
     p.add_argument("--measure", default="diameter", choices=["diameter", "radius"])
     add_output_options(p)
@@ -165,6 +212,11 @@ def register(subparsers) -> None:
     p.add_argument("--watershed", action="store_true", help="split touching pores")
     add_output_options(p)
     p.set_defaults(func=_psd)
+
+    p = verbs.add_parser("labels", help="the labels of a volume with their voxel counts")
+    _add_volume(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_labels)
 
     p = verbs.add_parser("memory", help="memory a metric needs for a volume shape")
     p.add_argument("shape", help="z,y,x")

@@ -246,8 +246,18 @@ def resolve_phase(volume, phase=None, voxel_size=None, *, allow_empty: bool = Fa
         n = int(mask.sum())  # one pass; dask computes it here
         if n == 0:
             raise InputError(f"phase {phase!r} has no voxel", file=source, field="phase",
-                             expected="a phase present in the volume")
+                             expected=f"a phase present in the volume ({_present(labels)}; "
+                             "`ionscale micro labels FILE` lists them)")
     return mask, vs
+
+
+def _present(labels) -> str:
+    """The labels a volume holds, for an error message (not computed for lazy arrays)."""
+    if not isinstance(labels, np.ndarray):
+        return "labels not listed for a chunked volume"
+    values = np.unique(labels)
+    shown = ", ".join(str(int(v)) for v in values[:12])
+    return f"labels present: {shown}{', …' if values.size > 12 else ''}"
 
 
 def source_files(volume) -> list[str]:

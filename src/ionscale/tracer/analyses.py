@@ -17,6 +17,7 @@ Measurement conditions used: ``time`` (exchange or cumulative anneal time), ``te
 from __future__ import annotations
 
 from ..campaign import AnalysisContext, Measurement, Param, analysis
+from ..errors import InputError
 from ..io.sims import read_map, read_profile
 from ..io.text import row_range
 from ..tracer.data import Profile
@@ -143,8 +144,9 @@ def evolve_analysis(ctx: AnalysisContext):
     "tracer.gb",
     techniques=("sims-map",),
     parameters={
-        "segments": Param(None, doc="[[x0, y0, x1, y1], ...] or with a 5th value, the boundary "
-                                    "position along y, in segment_unit"),
+        "segments": Param(None, doc="[[x0, y0, x1, y1], ...] (a 5th value: the boundary "
+                                    "position along y) in segment_unit, or a file of such "
+                                    "rows, as on the CLI"),
         "segment_unit": Param(None, "um", "unit of the segment coordinates"),
         "D_bulk": Param("m^2/s", doc="bulk tracer diffusivity (e.g. from PFG-NMR)"),
         "D_bulk_error": Param("m^2/s", 0.0, "its standard error"),
@@ -160,25 +162,26 @@ def evolve_analysis(ctx: AnalysisContext):
 )
 def gb_analysis(ctx: AnalysisContext):
     """Grain-boundary step analysis (D_gb/δ, D_gb) along many segments of one map."""
-    from ..units import parse_quantity
-    from .grain_boundary import analyse_boundaries
+    from .grain_boundary import analyse_boundaries, segments_from
 
     p = ctx.parameters
     m = ctx.measurement("sims-map")
     fmap = fraction_map(read_count_map(ctx, m), tracer=p["tracer"], other=p["other"],
                         bin=int(p["bin"]))
-    scale = parse_quantity(f"1 {p['segment_unit']}", "m", field=f"{ctx.where}.segment_unit",
-                           file=ctx.file)
-    segments, given = [], []
-    for i, row in enumerate(p["segments"]):
-        if not isinstance(row, list) or len(row) not in (4, 5):
-            raise ctx.error(f"segment {i} is {row!r}", f"parameters.segments[{i}]",
-                            "[x0, y0, x1, y1] or [x0, y0, x1, y1, y_boundary]")
-        v = [float(c) * scale for c in row]
-        segments.append(((v[0], v[1]), (v[2], v[3])))
-        given.append((v[0], v[4]) if len(v) == 5 else None)
+    segments = p["segments"]
+    if isinstance(segments, str):  # a segments file beside the campaign, as on the CLI
+        segments = ctx.campaign_dir / segments
+    elif not isinstance(segments, list):
+        raise ctx.error(f"segments is {segments!r}", "parameters.segments",
+                        "a list of [x0, y0, x1, y1(, y_boundary)] rows or a file name")
+    try:
+        segs, given = segments_from(segments, p["segment_unit"], field=f"{ctx.where}."
+                                    "parameters.segments", file=None if isinstance(
+                                        segments, list) else str(segments))
+    except InputError as exc:
+        raise exc.with_file(ctx.file) from None
     return analyse_boundaries(
-        fmap, segments, boundaries=given if any(g is not None for g in given) else None,
+        fmap, segs, boundaries=given,
         window=p["window"], D_bulk=p["D_bulk"], width=p["width"], exclude=p["exclude"],
         D_bulk_error=p["D_bulk_error"], gb_width=p["gb_width"], degree=int(p["degree"]))
 

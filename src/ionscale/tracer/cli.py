@@ -109,12 +109,8 @@ def _gb(args: argparse.Namespace) -> int:
 
     fmap = fraction_map(_count_map(args), tracer=args.tracer,
                         other=args.other, bin=args.bin)
-    segments = read_segments(args.segments, args.segment_unit)
-    # a 5th column gives the boundary's y; as in campaign files it is passed as the point (x0, y)
-    given = [(s[0][0], s[2]) if len(s) == 3 else None for s in segments]
     batch = analyse_boundaries(
-        fmap, [s[:2] for s in segments],
-        boundaries=given if any(g is not None for g in given) else None,
+        fmap, args.segments, segment_unit=args.segment_unit,
         width=parse_quantity(args.width, "m", field="--width"),
         window=parse_quantity(args.window, "m", field="--window"),
         exclude=parse_quantity(args.exclude, "m", field="--exclude"),
@@ -125,26 +121,6 @@ def _gb(args: argparse.Namespace) -> int:
     )
     print_result(batch, args.json, args.plot)
     return _exit_code(batch)
-
-
-def read_segments(path: str, unit: str = "um"):
-    """Segments file: rows ``x0 y0 x1 y1`` (optionally a 5th column, the boundary's ``y``
-    position, as in campaign files), whitespace or comma separated, ``#`` comments; lengths in
-    ``unit``. Returns ``((x0, y0), (x1, y1))`` per row, with the boundary ``y`` (m) appended
-    as a third item when given."""
-    from ..io.text import read_table
-
-    table = read_table(path)
-    data = np.asarray(table.data, dtype=float)
-    if data.ndim != 2 or data.shape[1] not in (4, 5):
-        raise InputError(f"segments table has {data.shape[-1]} columns", file=path,
-                         field="segments", expected="4 or 5 columns: x0 y0 x1 y1 [boundary]")
-    scale = parse_quantity(f"1 {unit}", "m", field="--segment-unit")
-    out = []
-    for row in data * scale:
-        seg = ((row[0], row[1]), (row[2], row[3]))
-        out.append(seg if row.size == 4 else (*seg, row[4]))
-    return out
 
 
 def register(subparsers) -> None:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -826,9 +826,72 @@ def _boundary_on_line(value, start: np.ndarray, end: np.ndarray, i: int) -> floa
     return _number(value, f"boundaries[{i}]", "m")
 
 
+def segments_from(segments, unit: str = "m", *, file: str | None = None,
+                  field: str = "segments") -> tuple[list, list | None]:
+    """Grain-boundary segments in the one format the CLI, campaigns and the API share.
+
+    Parameters
+    ----------
+    segments : path, or sequence
+        A file of rows ``x0 y0 x1 y1 [y_boundary]`` (whitespace, tab or comma separated, ``#``
+        comments; ``nan`` for a boundary not given), or a sequence of such rows (``[x0, y0, x1, y1]`` or with a 5th value), or
+        of ``((x0, y0), (x1, y1))`` pairs.
+    unit : str
+        Length unit of the numbers (``"m"``, ``"um"``, ``"px"`` is not accepted: physical
+        coordinates only).
+
+    Returns
+    -------
+    segments : list of ((x0, y0), (x1, y1))
+        In m.
+    boundaries : list or None
+        Per segment, the given boundary as the point ``(x0, y_boundary)`` (m) or None; None
+        when no row gives one.
+
+    Examples
+    --------
+    >>> segs, b = segments_from([[7.5, 6.3, 7.5, 24.3]], "um")
+    >>> [round(v * 1e6, 3) for v in segs[0][1]], b
+    ([7.5, 24.3], None)
+    """
+    from ..units import parse_quantity
+
+    scale = parse_quantity(f"1 {unit}", "m", field=f"{field} unit", file=file)
+    if isinstance(segments, (str, os.PathLike)):
+        from ..io.text import read_table
+
+        file = os.fspath(segments)
+        table = read_table(segments)
+        rows = np.asarray(table.data, dtype=float).tolist()
+    else:
+        rows = list(segments)
+    out, given = [], []
+    for i, row in enumerate(rows):
+        try:
+            if len(row) == 2:  # ((x0, y0), (x1, y1))
+                (x0, y0), (x1, y1) = row
+                values = [x0, y0, x1, y1]
+            else:
+                values = list(row)
+            values = [float(v) for v in values]
+        except (TypeError, ValueError):
+            values = []
+        if len(values) == 5 and math.isnan(values[4]):  # an empty boundary column
+            values = values[:4]
+        if len(values) not in (4, 5) or not all(math.isfinite(v) for v in values):
+            raise InputError(f"segment {i} is {row!r}", file=file, field=f"{field}[{i}]",
+                             expected="x0 y0 x1 y1 or x0 y0 x1 y1 y_boundary (finite numbers)")
+        v = [c * scale for c in values]
+        out.append(((v[0], v[1]), (v[2], v[3])))
+        given.append((v[0], v[4]) if len(v) == 5 else None)
+    if not out:
+        raise InputError("no segments", file=file, field=field, expected="at least one segment")
+    return out, (given if any(g is not None for g in given) else None)
+
+
 def analyse_boundaries(
     fmap: FractionMap,
-    segments: Iterable[tuple[Sequence[float], Sequence[float]]],
+    segments,
     *,
     window: float | str | tuple[float, float],
     D_bulk: float | str,
@@ -844,6 +907,7 @@ def analyse_boundaries(
     spacing: float | str | None = None,
     order: int = 0,
     progress: bool = False,
+    segment_unit: str = "m",
 ) -> BoundaryBatch:
     """Step analyses of many boundaries of one map.
 
@@ -851,8 +915,13 @@ def analyse_boundaries(
     ----------
     fmap : FractionMap
         The isotope-fraction map (pixel size and origin in m).
-    segments : iterable of ((x, y), (x, y))
-        A segment crossing each boundary, physical coordinates in m.
+    segments : path or sequence
+        A segment crossing each boundary, in any form :func:`segments_from` reads (a file,
+        rows ``[x0, y0, x1, y1(, y_boundary)]`` or ``((x, y), (x, y))`` pairs), in
+        ``segment_unit``; a 5th value gives the boundary position when ``boundaries`` is not
+        given.
+    segment_unit : str
+        Length unit of ``segments`` (default m).
     window, exclude, D_bulk, D_bulk_error, gb_width, gb_width_error, side, degree, smooth
         As in :func:`analyse_boundary` (the same for every boundary).
     width, spacing, order
@@ -876,16 +945,11 @@ def analyse_boundaries(
         or ``boundaries`` of another length than ``segments``. A boundary that cannot be
         analysed does not raise: it is recorded with its reason.
     """
-    segs = []
-    for i, seg in enumerate(segments):
-        try:
-            a, b = seg
-        except (TypeError, ValueError):
-            raise InputError(f"segment {i} is {seg!r}", field=f"segments[{i}]",
-                             expected="((x0, y0), (x1, y1)) in m") from None
-        segs.append((_point(a, f"segments[{i}] start"), _point(b, f"segments[{i}] end")))
-    if not segs:
-        raise InputError("no segments", field="segments", expected="at least one segment")
+    segs, given = segments_from(segments, segment_unit)
+    segs = [(_point(a, f"segments[{i}] start"), _point(b, f"segments[{i}] end"))
+            for i, (a, b) in enumerate(segs)]
+    if boundaries is None:
+        boundaries = given
     if boundaries is not None and len(boundaries) != len(segs):
         raise InputError(f"{len(boundaries)} boundaries for {len(segs)} segments",
                          field="boundaries", expected="one entry (or None) per segment")
