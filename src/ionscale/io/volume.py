@@ -51,6 +51,20 @@ Bad input raises :class:`~ionscale.errors.InputError` naming the file and the fi
 file, unknown format, raw size that does not match ``shape × dtype`` (the expected byte count
 is given), a 2D image, a multichannel image, non-integer labels, a dataset that is not there
 (the datasets that are, listed).
+
+Hostile input
+-------------
+Before any pixel data is decoded, the size the header declares (TIFF series, zip member, HDF5
+dataset, .npy header, slice count × slice size) is compared with the memory this process can
+still take (:func:`~ionscale.microstructure.memory.available_memory`, capped by an address-
+space limit, less a margin): a volume that does not fit is refused with its declared shape and
+size, and the lazy way to read it (``chunks=``) where there is one, before anything is
+allocated. Decompression is bounded by the declared sizes: zip members stop at their declared
+size, the zlib/LZMA TIFF segments at the segment's size, and an HDF5 chunk that stores more
+bytes than it can hold compressed, or could inflate past the memory left, is refused. Every
+decoder error (tifffile, zipfile, zlib, h5py, zarr, numpy's .npy header...) and a
+``MemoryError`` become an :class:`~ionscale.errors.InputError` naming the file (and the
+member, dataset or slice) and what went wrong.
 """
 
 from __future__ import annotations
@@ -58,11 +72,16 @@ from __future__ import annotations
 import glob
 import io
 import json
+import lzma
+import math
 import os
 import re
 import shutil
+import struct
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,6 +90,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..microstructure import memory
 from ..microstructure.volume import Volume, as_volume, check_labels, voxel_size_3
 
 __all__ = ["SMALL_BYTES", "read_volume", "write_volume"]
@@ -91,6 +111,174 @@ _UNITS = {
     "micrometer": 1e-6, "micrometre": 1e-6, "nm": 1e-9, "nanometer": 1e-9,
     "nanometre": 1e-9, "a": 1e-10, "å": 1e-10, "angstrom": 1e-10, "pm": 1e-12,
 }
+
+
+# --------------------------------------------------------------- hostile input: guards
+
+#: Share of the available memory a reader may fill (the rest: decoder temporaries, the caller).
+MEMORY_SHARE = 0.9
+
+#: Largest output of DEFLATE per compressed byte (zlib's limit is about 1032:1).
+_DEFLATE_RATIO = 1032
+
+#: Exceptions the decoders (tifffile, zipfile, zlib, lzma, h5py, zarr, numcodecs, numpy's .npy
+#: header parser) raise on damaged input; each becomes an InputError naming the file. ImportError:
+#: a codec the file needs is not installed (a TIFF compressed with LZW or zstd without
+#: imagecodecs). AssertionError: tifffile's internal checks on inconsistent pages. SyntaxError,
+#: TokenError: numpy's parser of a damaged .npy header.
+_DECODER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, ValueError, KeyError, IndexError, TypeError, RuntimeError,
+    ArithmeticError, struct.error, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
+    ImportError, AssertionError, SyntaxError, tokenize.TokenError,
+)
+
+
+def _nbytes(shape, dtype) -> int:
+    """Declared size in bytes (Python integers: no overflow for absurd shapes)."""
+    return math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def _address_space_left() -> int | None:
+    """Bytes of address space left under RLIMIT_AS (None when there is no limit)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    used = 0
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    used = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    return max(int(soft) - used, 0)
+
+
+def _memory_available() -> int | None:
+    """Bytes this process can still allocate (None when unknown)."""
+    avail = memory.available_memory()
+    left = _address_space_left()
+    known = [v for v in (avail if avail > 0 else None, left) if v is not None]
+    return min(known) if known else None
+
+
+def _check_fits(src: str, what: str, shape, dtype, *, reserved: int = 0,
+                lazy: str | None = None, field: str = "shape") -> int:
+    """Refuse (before reading) a declared volume that does not fit in memory; return its size.
+
+    ``reserved``: bytes already taken by this read (a zip member held in memory). ``lazy``:
+    how to read it without loading it, for the message.
+    """
+    dt = np.dtype(dtype)
+    need = _nbytes(shape, dt)
+    n = need // max(dt.itemsize, 1)
+    if dt.kind == "f":  # check_labels tests finiteness and casts to int64
+        need += 9 * n
+    avail = _memory_available()
+    if avail is None:
+        return need
+    budget = int(MEMORY_SHARE * avail) - int(reserved)
+    if need > budget:
+        shp = tuple(int(k) for k in shape)
+        raise InputError(
+            f"{what} declares {shp} voxels of {dt} ({_fmt_bytes(need)} to read), more than "
+            f"fits in the {_fmt_bytes(avail)} of memory available"
+            + (f" ({_fmt_bytes(reserved)} already taken by this read)" if reserved else ""),
+            file=src, field=field,
+            expected="a volume that fits in memory" + (f"; {lazy}" if lazy else
+                                                        ", or a smaller crop of it"))
+    return need
+
+
+_LAZY_HINT = ("read it lazily with chunks=(64, 256, 256) (a dask array, loaded block by "
+              "block)")
+
+
+@contextmanager
+def _decoding(src: str, what: str, expected: str, *, field: str = "path",
+              declared: int | None = None):
+    """Turn a decoder's exception into an InputError naming ``src`` and ``what`` was read.
+
+    InputErrors pass unchanged (given the file if they lack one). A MemoryError says how much
+    the file declared.
+    """
+    try:
+        yield
+    except InputError as exc:
+        raise exc.with_file(src) from None
+    except MemoryError as exc:
+        size = f" (it declares {_fmt_bytes(declared)})" if declared else ""
+        raise InputError(f"out of memory reading {what}{size}: {str(exc)[:200] or 'MemoryError'}",
+                         file=src, field="shape",
+                         expected="a volume that fits in memory; " + _LAZY_HINT) from None
+    except _DECODER_ERRORS as exc:
+        text = str(exc).strip().replace("\n", " ")
+        if len(text) > 300:
+            text = text[:300] + "..."
+        kind = type(exc)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
+        raise InputError(f"cannot read {what} ({name}: {text})", file=src,
+                         field=field, expected=expected) from exc
+
+
+def _zlib_bounded(data, /, *, out=None):
+    """tifffile's zlib decoder, stopping at the segment size ``out`` (a bomb cannot inflate
+    past what the TIFF header declares)."""
+    if not isinstance(out, int) or out < 0:
+        return zlib.decompress(data)
+    d = zlib.decompressobj()
+    res = d.decompress(data, out)
+    if not d.eof and len(res) < out:
+        raise zlib.error("incomplete or truncated stream")
+    return res
+
+
+def _lzma_bounded(data, /, *, out=None):
+    """tifffile's LZMA decoder, stopping at the segment size ``out``."""
+    if not isinstance(out, int) or out < 0:
+        return lzma.decompress(data)
+    d = lzma.LZMADecompressor()
+    res = d.decompress(data, out)
+    if not d.eof and len(res) < out:
+        raise lzma.LZMAError("incomplete or truncated stream")
+    return res
+
+
+def _bound_tiff_decoders(tifffile) -> None:
+    """Replace tifffile's own (unbounded) zlib/LZMA fallbacks by bounded ones.
+
+    tifffile passes each segment's decoded size as ``out``; its pure-Python fallbacks (used
+    when imagecodecs is not installed) ignore it and inflate everything. imagecodecs' decoders
+    already stop at ``out`` and are left alone. Decoding of valid files is unchanged.
+    """
+    table = getattr(getattr(tifffile, "TIFF", None), "DECOMPRESSORS", None)
+    codecs = getattr(table, "_codecs", None)
+    if not isinstance(codecs, dict):
+        return
+    for key, bounded in ((8, _zlib_bounded), (32946, _zlib_bounded), (50013, _zlib_bounded),
+                         (34925, _lzma_bounded)):
+        if codecs.get(key) in (_zlib_bounded, _lzma_bounded):
+            continue
+        try:
+            current = table[key]
+        except Exception:  # noqa: BLE001 - codec unavailable: tifffile reports it when used
+            continue
+        if str(getattr(current, "__module__", "")).startswith("tifffile"):
+            codecs[key] = bounded
 
 
 # --------------------------------------------------------------------------- reading
@@ -144,7 +332,9 @@ def read_volume(
     ------
     InputError
         Missing file, unknown format, wrong raw size, not a 3D single-channel integer volume,
-        dataset not found, no voxel size.
+        dataset not found, no voxel size; a damaged file (every decoder error, named with the
+        file and member/dataset/slice); a declared size that does not fit in the memory
+        available (before anything is read: use ``chunks=``), a decompression bomb.
 
     Examples
     --------
@@ -173,11 +363,12 @@ def read_volume(
         elif kind == "zip":
             labels, meta = _read_zip(target, src)
         else:  # npy
-            labels, meta = np.load(target, mmap_mode="r"), {"format": "npy"}
+            labels, meta = _read_npy(target, src)
         if dataset is not None and kind not in ("hdf5", "zarr"):
             raise InputError(f"dataset={dataset!r} given for a {kind} file", file=src,
                              field="dataset", expected="dataset only for HDF5 and zarr")
-    if chunks is not None:
+    if chunks is not None and getattr(labels, "ndim", 3) == 3:  # else: refused below
+        _check_user_chunks(labels.shape, chunks, src)
         if type(labels).__module__.split(".")[0] == "dask":
             labels = labels.rechunk(chunks)
         else:
@@ -266,8 +457,9 @@ def _locate(src: str, *, shape, dtype) -> tuple[str, Any]:
     if p.is_dir():
         if any((p / n).exists() for n in (".zarray", ".zgroup", "zarr.json")):
             return "zarr", p
-        files = [f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _TIFF
-                 and not f.name.startswith(".")]
+        with _decoding(src, "the directory", "a readable directory"):
+            files = [f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _TIFF
+                     and not f.name.startswith(".")]
         if not files:
             raise InputError("directory holds neither a zarr store nor TIFF slices", file=src,
                              field="path", expected="a zarr store or *.tif slices")
@@ -284,7 +476,7 @@ def _locate(src: str, *, shape, dtype) -> tuple[str, Any]:
         return "npy", p
     if suffix in _RAW or (shape is not None and dtype is not None):
         return "raw", p
-    with open(p, "rb") as fh:
+    with _decoding(src, "the file's first bytes", "a readable file"), open(p, "rb") as fh:
         head = fh.read(4)
     if head in _MAGIC:
         return _MAGIC[head], p
@@ -333,7 +525,7 @@ def _read_raw(p: Path, shape, dtype, order, offset):
     if not isinstance(offset, (int, np.integer)) or offset < 0:
         raise InputError(f"offset {offset!r}", file=src, field="offset",
                          expected="a number of bytes >= 0")
-    need = int(offset) + int(np.prod(shp)) * dt.itemsize
+    need = int(offset) + _nbytes(shp, dt)
     size = p.stat().st_size
     if size != need:
         raise InputError(
@@ -341,18 +533,64 @@ def _read_raw(p: Path, shape, dtype, order, offset):
             + (f" after a {offset}-byte header" if offset else "") + f" needs {need} bytes",
             file=src, field="shape", expected=f"a file of exactly {need} bytes, or the "
                                               "right shape/dtype/offset")
-    arr = np.memmap(p, dtype=dt, mode="r", shape=shp, order=order, offset=int(offset))
+    with _decoding(src, "the raw file", "a readable raw file"):
+        arr = np.memmap(p, dtype=dt, mode="r", shape=shp, order=order, offset=int(offset))
     return arr, {"format": "raw", "dtype": dt.str, "order": order, "offset": int(offset)}
+
+
+# ----------------------------------------------------------------------------- npy
+
+
+def _read_npy(p: Path, src: str):
+    """A memory-mapped .npy file; the header is checked against the file size first (a
+    header that declares more data than the file holds is refused, not mapped)."""
+    fmt = np.lib.format
+    expected = "an intact .npy file (numpy.save)"
+    with _decoding(src, "the .npy header", expected, field="header"), open(p, "rb") as fh:
+        version = fmt.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):  # 3.0 (utf-8 header): numpy's own checks
+            fh.close()
+            with _decoding(src, "the .npy file", expected):
+                return np.load(p, mmap_mode="r"), {"format": "npy"}
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else \
+            fmt.read_array_header_2_0
+        shape, fortran, dt = read_header(fh)
+        offset = fh.tell()
+        size = os.fstat(fh.fileno()).st_size
+    dt = np.dtype(dt)
+    if dt.hasobject:
+        raise InputError(f"the .npy file holds Python objects ({dt})", file=src,
+                         field="dtype", expected="integer labels")
+    need = _nbytes(shape, dt)
+    if offset + need > size:
+        raise InputError(
+            f"the .npy header declares shape {tuple(shape)} of {dt} ({_fmt_bytes(need)}) but the "
+            f"file holds {max(size - offset, 0)} bytes after its {offset}-byte header",
+            file=src, field="header", expected=f"a file of {offset + need} bytes (a "
+                                                "complete .npy file)")
+    meta = {"format": "npy", "dtype": dt.str}
+    if need == 0:  # nothing to map (check_labels says what is wrong)
+        return np.zeros(shape, dt), meta
+    with _decoding(src, "the .npy file", expected):
+        arr = np.memmap(p, dtype=dt, mode="r", shape=tuple(shape),
+                        order="F" if fortran else "C", offset=offset)
+    return arr, meta
 
 
 # ---------------------------------------------------------------------------- TIFF
 
 
-def _read_tiff(target, chunks, src: str):
+def _read_tiff(target, chunks, src: str, *, what: str = "the TIFF", reserved: int = 0,
+               lazy: str | None = _LAZY_HINT):
+    """A TIFF stack (``target``: a path or a file object). The declared series size is checked
+    against the memory left before it is decoded; decoder errors become InputErrors."""
     import tifffile
 
-    with tifffile.TiffFile(target) as tif:
-        series = tif.series[0]
+    _bound_tiff_decoders(tifffile)
+    expected = "an intact TIFF stack"
+    declared = None
+    with _decoding(src, what, expected), tifffile.TiffFile(target) as tif:
+        series = _first_series(tif, src, what, expected)
         axes = series.axes
         meta = _tiff_metadata(tif)
         if chunks is not None and isinstance(target, (str, os.PathLike)):
@@ -360,12 +598,76 @@ def _read_tiff(target, chunks, src: str):
             import zarr
 
             store = tifffile.imread(target, aszarr=True, series=0)
-            data = da.from_zarr(zarr.open(store, mode="r"))
+            arr = zarr.open(store, mode="r")
+            data = da.from_zarr(arr, chunks=_dask_chunks(arr.shape, arr.chunks))
         else:
-            data = series.asarray()
+            declared = _check_fits(src, what, series.shape, series.dtype, reserved=reserved,
+                                   lazy=lazy)
+            with _decoding(src, f"the pixels of {what}", expected, field="labels",
+                           declared=declared):
+                data = series.asarray()
     data, axes = _squeeze_axes(data, axes, src)
     meta["axes"] = axes
     return data, meta
+
+
+def _first_series(tif, src: str, what: str, expected: str):
+    """The first image series of an open TiffFile.
+
+    The page chain is indexed first (``len(tif.pages)``): that walk detects a circular chain
+    of IFDs, which tifffile's page-by-page walk of a generic series does not (it would loop
+    for ever on a damaged file).
+    """
+    _check_ifd_chain(tif, src, what)
+    if len(tif.pages) == 0 or not tif.series:
+        raise InputError(f"{what} holds no image", file=src, field="labels",
+                         expected=expected)
+    series = tif.series[0]
+    page = series.keyframe
+    declared = math.prod(int(n) for n in getattr(page, "chunked", ()) or (1,))
+    listed = len(getattr(page, "dataoffsets", ()) or ())
+    if declared > max(listed, 1024):  # tifffile would visit every missing strip or tile
+        raise InputError(
+            f"{what}: page {page.index} of {page.imagelength} × {page.imagewidth} pixels "
+            f"needs {declared} strips or tiles but lists {listed}", file=src, field="pages",
+            expected="an intact TIFF file")
+    return series
+
+
+def _check_ifd_chain(tif, src: str, what: str) -> None:
+    """Refuse a TIFF whose chain of pages (IFDs) loops back on itself.
+
+    tifffile looks for a loop only among the first 100 pages while it indexes them, and not at
+    all while it walks a generic series page by page: a loop further on never ends.
+    """
+    fmt = tif.tiff
+    if fmt.version not in (42, 43) or tif.is_ndpi:
+        return
+    fh = tif.filehandle
+    pos = fh.tell()
+    try:
+        fh.seek(4 if fmt.version == 42 else 8)
+        offset = struct.unpack(fmt.offsetformat, fh.read(fmt.offsetsize))[0]
+        seen: dict[int, int] = {}
+        while 0 < offset < fh.size:
+            if offset in seen:
+                raise InputError(
+                    f"the chain of pages of {what} loops: page {len(seen)} points back to "
+                    f"page {seen[offset]} (byte {offset})", file=src, field="pages",
+                    expected="an intact TIFF file")
+            seen[offset] = len(seen)
+            fh.seek(offset)
+            ntags = struct.unpack(fmt.tagnoformat, fh.read(fmt.tagnosize))[0]
+            if ntags > 4096:  # tifffile stops there
+                break
+            fh.seek(offset + fmt.tagnosize + ntags * fmt.tagsize)
+            offset = struct.unpack(fmt.offsetformat, fh.read(fmt.offsetsize))[0]
+    except (struct.error, OSError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        # a chain that ends in damage: tifffile stops there too
+    finally:
+        fh.seek(pos)
 
 
 def _tiff_metadata(tif) -> dict[str, Any]:
@@ -379,13 +681,21 @@ def _tiff_metadata(tif) -> dict[str, Any]:
         if t is None:
             return None
         v = t.value
-        if isinstance(v, tuple) and len(v) == 2:
-            return v[0] / v[1] if v[1] else None
-        return float(v)
+        try:  # a damaged tag is no resolution
+            if isinstance(v, tuple) and len(v) == 2:
+                r = v[0] / v[1] if v[1] else None
+            else:
+                r = float(v)
+        except (TypeError, ValueError, ArithmeticError):
+            return None
+        return r if r is not None and math.isfinite(r) and r > 0 else None
 
     xres, yres = res("XResolution"), res("YResolution")
     unit_tag = tags.get("ResolutionUnit")
-    res_unit = int(unit_tag.value) if unit_tag is not None else 2
+    try:
+        res_unit = int(unit_tag.value) if unit_tag is not None else 2
+    except (TypeError, ValueError):
+        res_unit = 0
     if tif.is_imagej:
         md = tif.imagej_metadata or {}
         meta["format"] = "imagej-tiff"
@@ -394,7 +704,11 @@ def _tiff_metadata(tif) -> dict[str, Any]:
         if factor and xres and yres:
             dx, dy = factor / xres, factor / yres
             if "spacing" in md:
-                meta["voxel_size"] = (float(md["spacing"]) * factor, dy, dx)
+                try:
+                    meta["voxel_size"] = (float(md["spacing"]) * factor, dy, dx)
+                except (TypeError, ValueError):
+                    meta["voxel_size_note"] = (f"the ImageJ spacing {md['spacing']!r} is not "
+                                               "a number")
             else:
                 meta["voxel_size_note"] = (f"the ImageJ file gives dy = {dy:.4g} m and dx = "
                                            f"{dx:.4g} m but no slice spacing")
@@ -414,8 +728,12 @@ def _tiff_metadata(tif) -> dict[str, Any]:
         return meta
     meta["format"] = "tiff"
     shaped = tif.shaped_metadata[0] if tif.is_shaped and tif.shaped_metadata else {}
-    if "voxel_size_m" in shaped:
-        meta["voxel_size"] = tuple(float(v) for v in shaped["voxel_size_m"])
+    if isinstance(shaped, Mapping) and "voxel_size_m" in shaped:
+        try:
+            meta["voxel_size"] = tuple(float(v) for v in shaped["voxel_size_m"])
+        except (TypeError, ValueError):
+            meta["voxel_size_note"] = (f"the description's voxel_size_m "
+                                       f"{shaped['voxel_size_m']!r} is not three numbers")
         if "phases" in shaped:
             meta["phases"] = _json_dict(shaped["phases"])
         return meta
@@ -487,19 +805,43 @@ def _squeeze_axes(data, axes: str, src: str):
     return data, axes
 
 
+def _read_slice_header(tifffile, f: str, with_meta: bool):
+    """Shape (length-1 axes dropped), dtype and (``with_meta``) metadata of one slice file."""
+    with _decoding(f, "the TIFF slice", "an intact TIFF image"), tifffile.TiffFile(f) as tif:
+        s = _first_series(tif, f, "the TIFF slice", "one 2D image per file")
+        shp = tuple(int(n) for n in s.shape if n != 1) or (1,)
+        dt = np.dtype(s.dtype)
+        meta = _tiff_metadata(tif) if with_meta else {}
+    return shp, dt, meta
+
+
+def _read_slice(tifffile, f: str, ny: int, nx: int, dt) -> np.ndarray:
+    """The pixels of one slice file, checked to be ``(ny, nx)`` of ``dt``."""
+    expected = "an intact TIFF image"
+    with _decoding(f, "the TIFF slice", expected), tifffile.TiffFile(f) as tif:
+        s = _first_series(tif, f, "the TIFF slice", "one 2D image per file")
+        if _nbytes(s.shape, s.dtype) != ny * nx * np.dtype(dt).itemsize \
+                or np.dtype(s.dtype) != dt:
+            raise InputError(f"slice has shape {tuple(s.shape)} of {s.dtype}, the first "
+                             f"slice {(ny, nx)} of {dt}", file=f, field="labels",
+                             expected="slices of one shape and type")
+        with _decoding(f, "the pixels of the TIFF slice", expected):
+            return s.asarray().reshape(ny, nx)
+
+
 def _read_slices(files: list[str], chunks, src: str):
     import tifffile
 
+    _bound_tiff_decoders(tifffile)
     shapes = []
     dtypes = []
-    for f in files:
-        with tifffile.TiffFile(f) as tif:
-            s = tif.series[0]
-            shp = tuple(n for n in s.shape if n != 1) or (1,)
-            shapes.append(shp)
-            dtypes.append(np.dtype(s.dtype))
-            if f == files[0]:
-                meta = _tiff_metadata(tif)
+    meta: dict[str, Any] = {}
+    for k, f in enumerate(files):
+        shp, dt, m = _read_slice_header(tifffile, f, k == 0)
+        shapes.append(shp)
+        dtypes.append(dt)
+        if k == 0:
+            meta = m
     if len(shapes[0]) != 2:
         raise InputError(f"slice has shape {shapes[0]}", file=files[0], field="labels",
                          expected="one 2D image per file")
@@ -517,24 +859,64 @@ def _read_slices(files: list[str], chunks, src: str):
         import dask.array as da
 
         def load(f):
-            return tifffile.imread(f).reshape(ny, nx)
+            return _read_slice(tifffile, f, ny, nx, dt)
 
         parts = [da.from_delayed(dask.delayed(load)(f), (ny, nx), dtype=dt) for f in files]
+        _check_user_chunks((len(files), ny, nx), chunks, src)
         data = da.stack(parts).rechunk(chunks)
     else:
-        data = np.empty((len(files), ny, nx), dtype=dt)
+        declared = _check_fits(src, f"the {len(files)} TIFF slices", (len(files), ny, nx), dt,
+                               lazy=_LAZY_HINT)
+        with _decoding(src, f"the {len(files)} TIFF slices", "slices that fit in memory",
+                       declared=declared):
+            data = np.empty((len(files), ny, nx), dtype=dt)
         for i, f in enumerate(files):
-            data[i] = tifffile.imread(f).reshape(ny, nx)
+            data[i] = _read_slice(tifffile, f, ny, nx, dt)
     meta["format"] = "tiff-slices"
     meta["n_files"] = len(files)
     meta["first_file"] = files[0]
     return data, meta
 
 
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, src: str, *,
+                 reserved: int = 0) -> bytes:
+    """One zip member, read in blocks and stopped at its declared size (zipfile itself checks
+    the size and CRC at the end). The declared size, twice (the blocks and their join), is
+    checked against the memory first; ``reserved``: bytes this read already holds."""
+    what = f"member {info.filename!r}"
+    avail = _memory_available()
+    if avail is not None and 2 * info.file_size > int(MEMORY_SHARE * avail) - reserved:
+        raise InputError(
+            f"{what} declares {_fmt_bytes(info.file_size)} uncompressed ({info.compress_size} "
+            f"bytes compressed); reading it takes twice that, more than fits in the "
+            f"{_fmt_bytes(avail)} of memory available"
+            + (f" ({_fmt_bytes(reserved)} already taken by this read)" if reserved else ""),
+            file=src, field="member",
+            expected="a member that fits in memory; unzip it and read the TIFF with "
+                     "chunks=(64, 256, 256) (lazy)")
+    parts = []
+    total = 0
+    with _decoding(src, what, "an intact zip archive", field="member",
+                   declared=info.file_size), z.open(info) as fh:
+        while True:
+            block = fh.read(1 << 22)
+            if not block:
+                break
+            total += len(block)
+            if total > info.file_size:  # never with zipfile, which stops there
+                raise InputError(f"{what} decompresses to more than its declared "
+                                 f"{info.file_size} bytes", file=src, field="member",
+                                 expected="an intact zip archive")
+            parts.append(block)
+    return b"".join(parts)
+
+
 def _read_zip(p: Path, src: str):
     import tifffile
 
-    with zipfile.ZipFile(p) as z:
+    _bound_tiff_decoders(tifffile)
+    with _decoding(src, "the zip archive", "an intact zip archive"), \
+            zipfile.ZipFile(p) as z:
         members = [i for i in z.infolist() if not i.is_dir()
                    and not i.filename.startswith("__MACOSX/")
                    and not os.path.basename(i.filename).startswith(".")]
@@ -545,26 +927,48 @@ def _read_zip(p: Path, src: str):
                              f"{[i.filename for i in members][:10]})", file=src,
                              field="path", expected="a .zip holding a TIFF stack or slices")
         if len(tiffs) == 1:
-            data = z.read(tiffs[0])
-            labels, meta = _read_tiff(io.BytesIO(data), None, src)
+            info = tiffs[0]
+            data = _read_member(z, info, src)
+            labels, meta = _read_tiff(
+                io.BytesIO(data), None, src, what=f"member {info.filename!r}",
+                reserved=len(data),
+                lazy="unzip it and read the TIFF with chunks=(64, 256, 256) (lazy)")
             del data
-            meta["member"] = tiffs[0].filename
+            meta["member"] = info.filename
             return labels, meta
-        slices = []
+        out = None
         meta = {}
         for k, info in enumerate(tiffs):
-            with tifffile.TiffFile(io.BytesIO(z.read(info))) as tif:
-                if k == 0:
+            what = f"member {info.filename!r}"
+            used = 0 if out is None else out.nbytes
+            buf = _read_member(z, info, src, reserved=used)
+            with _decoding(src, what, "a TIFF slice"), \
+                    tifffile.TiffFile(io.BytesIO(buf)) as tif:
+                s = _first_series(tif, src, what, "2D slices of one shape")
+                shp = tuple(int(n) for n in s.shape if n != 1)
+                dt = np.dtype(s.dtype)
+                if len(shp) != 2 or (out is not None and (shp != out.shape[1:]
+                                                          or dt != out.dtype)):
+                    raise InputError(
+                        f"{what} has shape {tuple(s.shape)} of {dt}" + (
+                            f", the first slice {out.shape[1:]} of {out.dtype}"
+                            if out is not None else ""),
+                        file=src, field="labels", expected="2D slices of one shape and type")
+                if out is None:
                     meta = _tiff_metadata(tif)
-                img = tif.asarray()
-            img = np.squeeze(img)
-            if img.ndim != 2 or (slices and img.shape != slices[0].shape):
-                raise InputError(f"member {info.filename} has shape {img.shape}", file=src,
-                                 field="labels", expected="2D slices of one shape")
-            slices.append(img)
+                    declared = _check_fits(
+                        src, f"the {len(tiffs)} TIFF slices of the archive",
+                        (len(tiffs), *shp), dt, reserved=len(buf),
+                        lazy="unzip it and read the slices with chunks=(64, 256, 256) (lazy)")
+                    with _decoding(src, f"the {len(tiffs)} TIFF slices", "slices that fit "
+                                   "in memory", declared=declared):
+                        out = np.empty((len(tiffs), *shp), dtype=dt)
+                with _decoding(src, f"the pixels of {what}", "a TIFF slice"):
+                    out[k] = s.asarray().reshape(shp)
+            del buf
     meta.pop("voxel_size", None)
     meta["format"] = "zip-tiff-slices"
-    return np.stack(slices), meta
+    return out, meta
 
 
 # ---------------------------------------------------------------------------- HDF5
@@ -574,65 +978,228 @@ def _read_hdf5(p: Path, dataset, chunks):
     import h5py
 
     src = str(p)
+    expected = "an intact HDF5 file"
     try:
         f = h5py.File(p, "r")
     except OSError as exc:
         raise InputError(f"cannot open as HDF5 ({exc})", file=src, field="path",
                          expected="an HDF5 file") from None
+    except (*_DECODER_ERRORS, MemoryError) as exc:
+        raise InputError(f"cannot open as HDF5 ({type(exc).__name__}: {str(exc)[:300]})",
+                         file=src, field="path", expected="an HDF5 file") from exc
     keep_open = False
     try:
-        found: list[tuple[str, tuple]] = []
-        f.visititems(lambda name, obj: found.append((name, obj.shape))
-                     if isinstance(obj, h5py.Dataset) else None)
-        if dataset is not None:
-            name = dataset.strip("/")
-            obj = f.get(name)
-            if not isinstance(obj, h5py.Dataset):
-                raise InputError(f"no dataset {dataset!r}", file=src, field="dataset",
-                                 expected=f"one of {[n for n, _ in found]}")
-        else:
-            cands = [n for n, s in found if len(s) in (3, 4, 5)]
-            if len(cands) > 1:  # prefer those that can be a label map
-                fit = [n for n, s in found if n in cands
-                       and sum(k == 1 for k in s) >= len(s) - 3]
-                cands = fit or cands
-            if len(cands) != 1:
-                raise InputError(
-                    f"{len(cands)} 3D datasets" + (f": {cands}" if cands else
-                                                   f" (datasets: {found})"),
-                    file=src, field="dataset",
-                    expected="dataset='path/in/file' naming the label map")
-            name = cands[0]
-        dset = f[name]
-        meta: dict[str, Any] = {"format": "hdf5", "dataset": "/" + name}
-        axes = _axistags(dset.attrs.get("axistags"))
-        if axes and len(axes) == dset.ndim:
-            meta["axistags"] = axes
-            meta["format"] = "hdf5-ilastik"
-        vs = None
-        for holder in (dset, f):
-            vs = _attr_voxel_size(holder.attrs)
+        with _decoding(src, "the HDF5 file", expected):
+            found: list[tuple[str, tuple]] = []
+            f.visititems(lambda name, obj: found.append((name, tuple(obj.shape or ())))
+                         if isinstance(obj, h5py.Dataset) else None)
+            if dataset is not None:
+                name = dataset.strip("/")
+                obj = f.get(name)
+                if not isinstance(obj, h5py.Dataset):
+                    raise InputError(f"no dataset {dataset!r}", file=src, field="dataset",
+                                     expected=f"one of {[n for n, _ in found]}")
+            else:
+                cands = [n for n, s in found if len(s) in (3, 4, 5)]
+                if len(cands) > 1:  # prefer those that can be a label map
+                    fit = [n for n, s in found if n in cands
+                           and sum(k == 1 for k in s) >= len(s) - 3]
+                    cands = fit or cands
+                if len(cands) != 1:
+                    raise InputError(
+                        f"{len(cands)} 3D datasets" + (f": {cands}" if cands else
+                                                       f" (datasets: {found[:20]})"),
+                        file=src, field="dataset",
+                        expected="dataset='path/in/file' naming the label map")
+                name = cands[0]
+        what = f"the dataset '/{name}'"
+        with _decoding(src, what, expected, field="dataset"):
+            dset = f[name]
+            shape, dtype = tuple(int(n) for n in (dset.shape or ())), np.dtype(dset.dtype)
+            meta: dict[str, Any] = {"format": "hdf5", "dataset": "/" + name}
+            guard = _HeapGuard(src)
+            if dtype.hasobject:  # variable-length strings or sequences: not a label map
+                raise InputError(f"{what} holds {dtype} data (strings or sequences)",
+                                 file=src, field="labels", expected="integer labels")
+            axes = _axistags(_attr(dset.attrs, "axistags", guard))
+            if axes and len(axes) == len(shape):
+                meta["axistags"] = axes
+                meta["format"] = "hdf5-ilastik"
+            else:
+                axes = None
+            vs = None
+            for holder in (dset, f):
+                vs = _attr_voxel_size(lambda k, h=holder: _attr(h.attrs, k, guard))
+                if vs is not None:
+                    break
             if vs is not None:
-                break
-        if vs is not None:
-            meta["voxel_size"] = vs
-        ph = dset.attrs.get("phases", f.attrs.get("phases"))
-        if ph is not None:
-            meta["phases"] = _json_dict(ph.decode() if isinstance(ph, bytes) else ph)
+                meta["voxel_size"] = vs
+            ph = _attr(dset.attrs, "phases", guard)
+            if ph is None:
+                ph = _attr(f.attrs, "phases", guard)
+            if ph is not None:
+                meta["phases"] = _json_dict(ph.decode("utf-8", "replace")
+                                            if isinstance(ph, bytes) else ph)
+        if axes is not None:
+            _check_axes(axes, src, "axistags")
         if chunks is not None:
             import dask.array as da
 
-            data = da.from_array(dset, chunks=chunks if dset.ndim == 3 else "auto")
+            if len(shape) == 3:
+                _check_user_chunks(shape, chunks, src)
+            with _decoding(src, what, expected, field="dataset"):
+                data = da.from_array(dset, chunks=chunks if len(shape) == 3 else "auto")
             keep_open = True  # the dask graph reads from the open file
         else:
-            data = dset[()]
-        data = _reorder(data, axes if axes and len(axes) == dset.ndim else None, src)
+            declared = _check_fits(src, what, shape, dtype, lazy=_LAZY_HINT)
+            with _decoding(src, what, expected, field="dataset"):
+                _check_hdf5_chunks(dset, src, what, shape, dtype, declared)
+            with _decoding(src, f"the voxels of {what}", expected, field="dataset",
+                           declared=declared):
+                data = dset[()]
+        data = _reorder(data, axes, src)
         if chunks is not None and data.ndim == 3:
+            _check_user_chunks(data.shape, chunks, src)
             data = data.rechunk(chunks)
         return data, meta
     finally:
         if not keep_open:
             f.close()
+
+
+def _attr(attrs, key, guard: _HeapGuard):
+    """An HDF5 attribute, or None (also when it cannot be read: damaged metadata is no
+    metadata). A variable-length attribute is read only once the file's global heaps are known
+    to be sound (``guard``)."""
+    try:
+        if key not in attrs:
+            return None
+        if attrs.get_id(key).dtype.hasobject:
+            guard.check()
+        return attrs[key]
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        return None
+
+
+class _HeapGuard:
+    """Checks, once per file, the HDF5 global heap collections that variable-length data
+    (strings) are read from.
+
+    HDF5 (2.0 and before) loops for ever on a collection holding a free-space object of size 0
+    (or an object whose size wraps around): reading a string attribute of such a file never
+    returns. The collections (signature ``GCOL``) are found by scanning the file (all of it up
+    to 64 MiB, else the first and last 32 MiB, where writers put metadata) and walked as HDF5
+    walks them.
+    """
+
+    SCAN = 64 * 2**20
+
+    def __init__(self, path: str):
+        self.path = path
+        self.done = False
+
+    def check(self) -> None:
+        if self.done:
+            return
+        size = os.path.getsize(self.path)
+        spans = [(0, size)] if size <= self.SCAN else \
+            [(0, self.SCAN // 2), (size - self.SCAN // 2, size)]
+        with open(self.path, "rb") as fh:
+            for start, stop in spans:
+                fh.seek(start)
+                buf = fh.read(stop - start)
+                i = buf.find(b"GCOL")
+                while i >= 0:
+                    why = _gcol_damage(fh, start + i, size)
+                    if why:
+                        raise InputError(
+                            f"damaged global heap at byte {start + i}: {why} (HDF5 would "
+                            "loop for ever reading its strings)", file=self.path,
+                            field="attributes", expected="an intact HDF5 file")
+                    i = buf.find(b"GCOL", i + 4)
+        self.done = True
+
+
+def _gcol_damage(fh, at: int, file_size: int) -> str | None:
+    """Why the global heap collection at byte ``at`` would hang HDF5, or None."""
+    fh.seek(at)
+    head = fh.read(16)
+    if len(head) < 16 or head[4] != 1:  # not a version-1 collection
+        return None
+    csize = int.from_bytes(head[8:16], "little")
+    if csize <= 16 or at + csize > file_size:  # HDF5 reads nothing, or fails on its own
+        return None
+    data = head + fh.read(csize - 16)
+    p = 16
+    while p + 16 <= csize:
+        idx = int.from_bytes(data[p:p + 2], "little")
+        osize = int.from_bytes(data[p + 8:p + 16], "little")
+        need = ((16 + ((osize + 7) & ~7)) if idx else osize) % 2**64  # size_t arithmetic
+        if need == 0 or need > csize - p:
+            return f"object {idx} at offset {p} declares {osize} bytes"
+        p += need
+    return None
+
+
+#: Chunked datasets with more chunks than this, each smaller than _TINY_CHUNK bytes, take
+#: longer to read chunk by chunk (about 20 µs each) than their size warrants: refused.
+_MAX_CHUNKS = 2**18
+_TINY_CHUNK = 16 * 2**10
+
+
+def _check_chunk_count(src: str, what: str, shape, chunk_shape, dtype) -> None:
+    if not chunk_shape or len(chunk_shape) != len(shape) or min(chunk_shape) < 1:
+        return
+    n = math.prod(-(-int(s) // int(c)) for s, c in zip(shape, chunk_shape, strict=True))
+    size = _nbytes(chunk_shape, dtype)
+    if n > _MAX_CHUNKS and size < _TINY_CHUNK:
+        raise InputError(
+            f"{what} is stored in {n} chunks of {tuple(int(c) for c in chunk_shape)} voxels "
+            f"({size} bytes each): reading it chunk by chunk would take minutes",
+            file=src, field="chunks",
+            expected=f"at most {_MAX_CHUNKS} chunks or chunks of {_TINY_CHUNK // 1024} kiB "
+                     "and more (rewrite it with larger chunks, e.g. 64³ voxels)")
+
+
+def _check_hdf5_chunks(dset, src: str, what: str, shape, dtype, declared: int) -> None:
+    """Refuse a chunked, filtered dataset whose stored chunks cannot be what they claim.
+
+    HDF5 inflates a compressed chunk in full before it copies the chunk's declared size out,
+    so a chunk that stores a decompression bomb would allocate all of it. A chunk stored with
+    more bytes than its data (plus the filters' overhead) is damaged or a bomb; and the largest
+    stored chunk, inflated at DEFLATE's maximum ratio, must fit beside the volume.
+    """
+    chunk_shape = dset.chunks
+    if chunk_shape is None:
+        return
+    _check_chunk_count(src, what, shape, chunk_shape, dtype)
+    dcpl = dset.id.get_create_plist()
+    if dcpl.get_nfilters() == 0:
+        return
+    chunk_bytes = _nbytes(chunk_shape, dtype)
+    sizes = []
+    if hasattr(dset.id, "chunk_iter"):
+        dset.id.chunk_iter(lambda info: sizes.append(int(info.size)))
+    else:  # pragma: no cover - HDF5 < 1.12.3
+        for i in range(min(int(dset.id.get_num_chunks()), _MAX_CHUNKS)):
+            sizes.append(int(dset.id.get_chunk_info(i).size))
+    largest = max(sizes, default=0)
+    if largest > chunk_bytes * 1.1 + 4096:
+        raise InputError(
+            f"{what} stores a chunk of {largest} bytes for {chunk_bytes} bytes of data "
+            f"(chunks of {tuple(int(c) for c in chunk_shape)} {dtype}): a damaged chunk or "
+            "a decompression bomb", file=src, field="chunks", expected="an intact HDF5 file")
+    avail = _memory_available()
+    worst = _DEFLATE_RATIO * largest
+    if avail is not None and declared + worst > MEMORY_SHARE * avail:
+        raise InputError(
+            f"{what} has a compressed chunk of {_fmt_bytes(largest)} that could inflate to "
+            f"{_fmt_bytes(worst)} while it is decoded; with the volume ({_fmt_bytes(declared)})"
+            f" that is more than fits in the {_fmt_bytes(avail)} of memory available",
+            file=src, field="chunks",
+            expected="smaller chunks (e.g. 64³ voxels), or more memory")
 
 
 def _axistags(raw) -> str | None:
@@ -647,12 +1214,22 @@ def _axistags(raw) -> str | None:
     return keys.lower()
 
 
+def _check_axes(axes: str, src: str, field: str) -> None:
+    """Axis keys must be unique (``"zzxc"`` names two z axes and no y)."""
+    repeated = sorted({a for a in axes if axes.count(a) > 1})
+    if repeated:
+        raise InputError(f"the axes {axes!r} repeat {', '.join(map(repr, repeated))}",
+                         file=src, field=field,
+                         expected="each axis once, e.g. 'zyxc' (z, y, x and a channel axis)")
+
+
 def _reorder(data, axes: str | None, src: str):
     """Put z, y, x in that order and squeeze channel/time axes of length 1."""
     if axes is None:
         if data.ndim > 3:
             data, _ = _squeeze_axes(data, "Q" * (data.ndim - 2) + "YX", src)
         return data
+    _check_axes(axes, src, "axes")
     spatial = [a for a in "zyx" if a in axes]
     others = [i for i, a in enumerate(axes) if a not in "zyx"]
     for i in others:
@@ -670,12 +1247,18 @@ def _reorder(data, axes: str | None, src: str):
     return data
 
 
-def _attr_voxel_size(attrs):
+def _attr_voxel_size(get):
+    """Voxel size (m) from the attributes read by ``get(key)`` (None when absent)."""
     for key, factor in (("voxel_size_m", 1.0), ("element_size_um", 1e-6)):
-        if key in attrs:
-            v = np.ravel(np.asarray(attrs[key], dtype=float))
-            if v.size == 3 and np.all(np.isfinite(v)) and np.all(v > 0):
-                return tuple(float(x) * factor for x in v)
+        value = get(key)
+        if value is None:
+            continue
+        try:
+            v = np.ravel(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            continue  # an attribute that is not three numbers is no voxel size
+        if v.size == 3 and np.all(np.isfinite(v)) and np.all(v > 0):
+            return tuple(float(x) * factor for x in v)
     return None
 
 
@@ -686,6 +1269,7 @@ def _read_zarr(p: Path, dataset, chunks):
     import zarr
 
     src = str(p)
+    expected = "an intact zarr v2/v3 store"
     try:
         node = zarr.open(str(p), mode="r")
     except Exception as exc:  # zarr raises many types for a broken store
@@ -694,53 +1278,118 @@ def _read_zarr(p: Path, dataset, chunks):
     meta: dict[str, Any] = {"format": "zarr"}
     axes = None
     scale = None
-    if hasattr(node, "shape"):
-        arr = node
-        if dataset is not None:
-            raise InputError(f"dataset={dataset!r} given for a zarr array", file=src,
-                             field="dataset", expected="dataset only for zarr groups")
-    else:
-        group = node
-        ms = _ngff_multiscales(dict(group.attrs))
-        arrays = _zarr_arrays(group)
-        if dataset is not None:
-            name = dataset.strip("/")
-            if name not in arrays:
-                raise InputError(f"no array {dataset!r}", file=src, field="dataset",
-                                 expected=f"one of {sorted(arrays)}")
-        elif ms is not None and ms[0] in arrays:
-            name, axes, scale = ms
-            meta["format"] = "ome-zarr"
+    with _decoding(src, "the zarr store", expected):
+        if hasattr(node, "shape"):
+            arr = node
+            if dataset is not None:
+                raise InputError(f"dataset={dataset!r} given for a zarr array", file=src,
+                                 field="dataset", expected="dataset only for zarr groups")
         else:
-            cands = [n for n, a in arrays.items() if a.ndim == 3
-                     or (a.ndim in (4, 5) and sum(k == 1 for k in a.shape) >= a.ndim - 3)]
-            if len(cands) != 1:
-                raise InputError(f"{len(cands)} 3D arrays in the group: {sorted(cands)}",
-                                 file=src, field="dataset",
-                                 expected="dataset='name' naming the label map")
-            name = cands[0]
-        arr = arrays[name]
-        meta["dataset"] = name
-    vs = _attr_voxel_size(dict(arr.attrs))
+            group = node
+            ms = _ngff_multiscales(dict(group.attrs))
+            arrays = _zarr_arrays(group)
+            if dataset is not None:
+                name = dataset.strip("/")
+                if name not in arrays:
+                    raise InputError(f"no array {dataset!r}", file=src, field="dataset",
+                                     expected=f"one of {sorted(arrays)}")
+            elif ms is not None and ms[0] in arrays:
+                name, axes, scale = ms
+                meta["format"] = "ome-zarr"
+            else:
+                cands = [n for n, a in arrays.items() if a.ndim == 3
+                         or (a.ndim in (4, 5) and sum(k == 1 for k in a.shape) >= a.ndim - 3)]
+                if len(cands) != 1:
+                    raise InputError(f"{len(cands)} 3D arrays in the group: {sorted(cands)}",
+                                     file=src, field="dataset",
+                                     expected="dataset='name' naming the label map")
+                name = cands[0]
+            arr = arrays[name]
+            meta["dataset"] = name
+        attrs = dict(arr.attrs)
+        shape, dtype = tuple(int(n) for n in arr.shape), np.dtype(arr.dtype)
+        chunk_shape = tuple(int(c) for c in (arr.chunks or ()))
+    vs = _attr_voxel_size(attrs.get)
     if vs is None and scale is not None and axes is not None:
         vs = _ngff_voxel_size(axes, scale)
     if vs is not None:
         meta["voxel_size"] = vs
-    ph = arr.attrs.get("phases")
+    ph = attrs.get("phases")
     if ph is not None:
         meta["phases"] = _json_dict(ph)
-    nbytes = int(np.prod(arr.shape)) * np.dtype(arr.dtype).itemsize
-    if chunks is None and nbytes <= SMALL_BYTES:
-        data = np.asarray(arr[...])
+    what = "the zarr array" + (f" {meta['dataset']!r}" if "dataset" in meta else "")
+    nbytes = _nbytes(shape, dtype)
+    avail = _memory_available()
+    small = min(SMALL_BYTES, int(MEMORY_SHARE * avail)) if avail is not None else SMALL_BYTES
+    if chunks is None and nbytes <= small:
+        _check_chunk_count(src, what, shape, chunk_shape, dtype)
+        with _decoding(src, f"the voxels of {what}", expected, field="dataset",
+                       declared=nbytes):
+            data = np.asarray(arr[...])
     else:
         import dask.array as da
 
-        data = da.from_zarr(arr)
-    keys = "".join(a.get("name", "?")[0].lower() for a in axes) if axes else None
+        with _decoding(src, what, expected, field="dataset"):
+            data = da.from_zarr(arr, chunks=_dask_chunks(shape, chunk_shape))
+    keys = _ngff_axis_keys(axes)
     data = _reorder(data, keys if keys and len(keys) == data.ndim else None, src)
-    if chunks is not None:
+    if chunks is not None and data.ndim == 3:
+        _check_user_chunks(data.shape, chunks, src)
         data = data.rechunk(chunks)
     return data, meta
+
+
+def _ngff_axis_keys(axes) -> str | None:
+    """First letters of the OME-NGFF axis names (``"czyx"``), or None when unusable."""
+    if not isinstance(axes, list):
+        return None
+    keys = []
+    for a in axes:
+        name = a.get("name") if isinstance(a, Mapping) else None
+        if not isinstance(name, str) or not name:
+            return None
+        keys.append(name[0].lower())
+    return "".join(keys)
+
+
+#: At most this many tasks in the dask graph of a stored array (each reads whole chunks).
+_MAX_TASKS = 2**15
+
+#: At most this many blocks from the ``chunks=`` a caller gives (a dask graph of more takes
+#: gigabytes: a damaged header that declares a huge shape must not get that far).
+_MAX_BLOCKS = 2**20
+
+
+def _check_user_chunks(shape, chunks, src: str) -> None:
+    """Refuse ``chunks=`` that would split the (declared) volume into too many blocks."""
+    if isinstance(chunks, (int, np.integer)):
+        chunks = (int(chunks),) * len(shape)
+    if not isinstance(chunks, (tuple, list)) or len(chunks) != len(shape) or not all(
+            isinstance(c, (int, np.integer)) and c > 0 for c in chunks):
+        return  # "auto", -1, per-axis tuples...: dask's own rules
+    n = math.prod(-(-int(s) // int(c)) for s, c in zip(shape, chunks, strict=True))
+    if n > _MAX_BLOCKS:
+        raise InputError(
+            f"chunks={tuple(int(c) for c in chunks)} split the volume of shape "
+            f"{tuple(int(s) for s in shape)} into {n} blocks", file=src, field="chunks",
+            expected=f"at most {_MAX_BLOCKS} blocks: larger chunks, e.g. (64, 256, 256)")
+
+
+def _dask_chunks(shape, chunk_shape):
+    """Dask chunks for a stored array: its own, or whole multiples of them when they are so
+    small that one task per chunk would make a huge graph."""
+    if not chunk_shape or len(chunk_shape) != len(shape) or min(chunk_shape) < 1:
+        return "auto"
+    shape = [int(s) for s in shape]
+    ch = [max(min(int(c), s), 1) for c, s in zip(chunk_shape, shape, strict=True)]
+
+    def counts():
+        return [-(-s // c) for s, c in zip(shape, ch, strict=True)]
+
+    while math.prod(counts()) > _MAX_TASKS:  # double along the axis with the most chunks
+        k = int(np.argmax(counts()))
+        ch[k] = min(2 * ch[k], shape[k])
+    return tuple(ch)
 
 
 def _zarr_arrays(group, prefix: str = "") -> dict:
@@ -753,7 +1402,9 @@ def _zarr_arrays(group, prefix: str = "") -> dict:
 
 
 def _ngff_multiscales(attrs):
-    ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    ome = attrs.get("ome")
+    ms = attrs.get("multiscales") or (ome.get("multiscales") if isinstance(ome, Mapping)
+                                      else None)
     if not ms:
         return None
     try:
@@ -766,20 +1417,23 @@ def _ngff_multiscales(attrs):
         for t in ds.get("coordinateTransformations", []):
             if t.get("type") == "scale":
                 scale = t["scale"]
-        return ds["path"], axes, scale
-    except (KeyError, IndexError, TypeError):
+        return str(ds["path"]), axes, scale
+    except (KeyError, IndexError, TypeError, AttributeError):
         return None
 
 
 def _ngff_voxel_size(axes, scale):
     out = {}
-    for a, s in zip(axes, scale, strict=False):
-        name = str(a.get("name", "")).lower()
-        if name in ("z", "y", "x"):
-            f = _UNITS.get(str(a.get("unit", "")).lower())
-            if f is None:
-                return None
-            out[name] = float(s) * f
+    try:
+        for a, s in zip(axes, scale, strict=False):
+            name = str(a.get("name", "")).lower()
+            if name in ("z", "y", "x"):
+                f = _UNITS.get(str(a.get("unit", "")).lower())
+                if f is None:
+                    return None
+                out[name] = float(s) * f
+    except (AttributeError, TypeError, ValueError):
+        return None  # damaged metadata is no voxel size
     if len(out) != 3:
         return None
     return (out["z"], out["y"], out["x"])
