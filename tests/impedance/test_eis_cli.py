@@ -78,3 +78,36 @@ def test_formats_lists_every_reader(capsys):
     out = capsys.readouterr().out
     for name in ("gamry", "biologic-mpr", "zplot", "csv"):
         assert name in out
+
+
+LPSCL = (Path(__file__).resolve().parents[3] / "shared" / "data" / "eis" / "hybrid-drt"
+         / "PEIS_LPSCl_IonBlocking_-25C.txt")
+
+
+def test_kk_tau_extension_and_verdict_options(capsys):
+    if not LPSCL.exists():
+        pytest.skip("real EIS data not available")
+    path = str(LPSCL)
+    # valid, but a chain confined to the measured window leaves 1.2 % at its ends
+    assert main(["eis", "kk", path, "--blocking", "--tau-extension", "0", "--verdict",
+                 "threshold", "--strict"]) == 3
+    capsys.readouterr()
+    assert main(["eis", "kk", path, "--blocking", "--strict", "--json"]) == 0  # auto
+    out = json.loads(capsys.readouterr().out)
+    assert out["values"]["tau_ext_short"]["value"] >= 0.5
+    assert out["values"]["max_residual"]["value"] < 0.5 and out["status"] == "ok"
+    assert main(["eis", "kk", path, "--blocking", "--tau-extension", "1,0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["provenance"]["parameters"]["tau_extension"] == [1.0, 0.0]
+    assert main(["eis", "kk", path, "--tau-extension", "wide"]) == 2
+    assert "--tau-extension" in capsys.readouterr().err
+
+
+def test_drt_reports_its_band_and_the_electrolyte_peak(capsys):
+    if not LPSCL.exists():
+        pytest.skip("real EIS data not available")
+    assert main(["eis", "drt", str(LPSCL), "--blocking", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["data"]["gamma_sd"]) == len(out["data"]["tau"])
+    taus = [p["tau"] for p in out["data"]["peaks"]]
+    assert any(1e-7 < t < 4e-7 for t in taus)  # Li6PS5Cl itself, next to the electrode

@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import add_output_options, parse_pairs, print_result
+from ..cli_support import add_output_options, parse_pairs, print_result
 from ..errors import InputError
 from ..units import parse_quantity
 
@@ -98,16 +98,30 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tau_extension(text: str):
+    """``auto``, one number of decades, or ``short,long``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2):
+        raise InputError(f"--tau-extension {text!r}", field="--tau-extension",
+                         expected="'auto', decades (e.g. 1) or 'short,long' (e.g. 1,0)")
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 def _kk(args: argparse.Namespace) -> int:
     from .kramers_kronig import kk_series, kramers_kronig
 
     spectra = _spectra(args.files, args)
+    options = {"c": args.mu, "threshold": args.threshold, "include_capacitance": args.blocking,
+               "tau_extension": _tau_extension(args.tau_extension), "verdict": args.verdict}
     if args.series:
-        print_result(kk_series(spectra, c=args.mu, threshold=args.threshold,
-                               include_capacitance=args.blocking), args.json, args.plot)
+        print_result(kk_series(spectra, **options), args.json, args.plot)
         return 0
-    results = [kramers_kronig(s, c=args.mu, threshold=args.threshold,
-                              include_capacitance=args.blocking) for s in spectra]
+    results = [kramers_kronig(s, **options) for s in spectra]
     _emit(results, args)
     return 0 if all(r.passed for r in results) or not args.strict else 3
 
@@ -200,7 +214,15 @@ def register(subparsers) -> None:
     _add_input(p, circuit=False)
     p.add_argument("--mu", type=float, default=0.85, help="μ threshold (Schönleber)")
     p.add_argument("--threshold", type=float, default=1.0,
-                   help="pass if every residual is within this many per cent")
+                   help="residual line, per cent: the limit of --verdict threshold, the "
+                        "smallest limit of --verdict noise")
+    p.add_argument("--verdict", default="noise", choices=["noise", "threshold"],
+                   help="judge the residuals against the noise the data show (default; fails "
+                        "smooth structure such as drift) or by the plain ±threshold rule")
+    p.add_argument("--tau-extension", default="auto", metavar="DECADES",
+                   help="extend the RC time constants beyond the measured range: 'auto' "
+                        "(default: below 1/ω_max when the high-frequency residuals pile up), "
+                        "decades at both ends (e.g. 1), or 'short,long' (e.g. 1,0)")
     p.add_argument("--series", action="store_true", help="one drift report for all spectra")
     p.add_argument("--blocking", action="store_true",
                    help="add a series capacitance (blocking electrodes: the low-frequency "
