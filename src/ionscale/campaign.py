@@ -7,6 +7,9 @@ A campaign is ionscale's main job::
 reads the file, registers every sample and measurement (files hashed) in the SQLite store, runs
 each analysis whose inputs or parameters changed since the last run (a content hash decides; the
 others are skipped), stores every result with its figure, and writes the HTML report.
+``--workers N`` (``run_campaign(path, workers=N)``) computes independent analyses in parallel
+on a local dask cluster, ``--scheduler ADDRESS`` on an existing one; this process still writes
+every result (:mod:`ionscale.parallel`).
 
 File layout (paths are relative to the campaign file)::
 
@@ -199,6 +202,10 @@ class AnalysisContext:
     campaign_dir: Path
     where: str = ""
     file: str | None = None
+    #: Seed of this analysis, derived from its cache key (:func:`analysis_seed`): the same on
+    #: every run and every worker. Analyses that draw random numbers take it (or their own
+    #: ``seed`` parameter), never a seed from the process or the worker that runs them.
+    seed: int | None = None
 
     def measurement(self, technique: str | None = None) -> Measurement:
         """The single measurement (of ``technique``, if given) this analysis works on."""
@@ -572,6 +579,28 @@ def cache_key(sample: str, method: str, parameters: Mapping[str, Any],
 
 
 @dataclass(frozen=True)
+class AnalysisTiming:
+    """Where and how long one analysis of a run was computed.
+
+    Attributes
+    ----------
+    label : str
+        ``"<sample>: <analysis label>"``.
+    seconds : float
+        Wall time of the analysis and its figure, s (storing excluded).
+    where : str
+        ``"driver"`` (this process), or the address of the dask worker that computed it.
+    peak_rss : int or None
+        Peak resident memory of that process when the analysis ended, bytes (None if unknown).
+    """
+
+    label: str
+    seconds: float
+    where: str = "driver"
+    peak_rss: int | None = None
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """What :func:`run_campaign` did."""
 
@@ -581,6 +610,8 @@ class RunSummary:
     database: Path
     report: Path | None
     warnings: tuple[tuple[str, str], ...] = ()
+    #: One :class:`AnalysisTiming` per analysis computed in this run, in campaign order.
+    timings: tuple[AnalysisTiming, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"ran {len(self.ran)}, skipped {len(self.skipped)} unchanged, "
@@ -610,12 +641,287 @@ def figure_png(result: Result) -> bytes | None:
     return buf.getvalue()
 
 
+#: The largest measurement file (bytes) sent to a dask worker that cannot read its path;
+#: a larger one must sit on a filesystem every worker sees (``ship_limit`` changes it).
+SHIP_LIMIT = 50 * 2**20
+
+
+def analysis_seed(key: str) -> int:
+    """The random seed of the analysis whose cache key is ``key`` (63 bits, from its first 16
+    hex digits): the same on every run, in every process and on every worker.
+
+    Examples
+    --------
+    >>> analysis_seed("f" * 64) == 2**63 - 1
+    True
+    """
+    return int(key[:16], 16) >> 1
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None):
+    """Seed Python's and NumPy's *global* generators with ``seed`` for the block and restore
+    their states afterwards, so that an analysis drawing from them (rather than from its own
+    ``numpy.random.Generator``) gives the same numbers serially and on any worker. The global
+    state is per process: run such analyses one per process (``threads_per_worker=1``)."""
+    if seed is None:
+        yield
+        return
+    import random
+
+    import numpy as np
+
+    # the legacy global generator on purpose: it is what such an analysis would draw from
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    random.seed(seed)
+    np.random.seed(seed & 0xFFFFFFFF)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+
+
+@dataclass(frozen=True)
+class PlannedAnalysis:
+    """One analysis of a run, as the graph builder :func:`plan_campaign` left it.
+
+    Attributes
+    ----------
+    index : int
+        Position in the campaign file (over all samples): the order of a serial run.
+    sample, entry, spec
+        The sample, the parsed ``[[samples.analyses]]`` entry and the registered analysis.
+    measurements : tuple of Measurement
+        Its measurements, with the SHA-256 of every file.
+    key : str
+        Its cache key (:func:`cache_key`).
+    upstream : tuple of int
+        Indices of the analyses it waits for: for ``uses_results`` analyses, every analysis of
+        the same sample before it in the file (those its cache key includes); empty otherwise.
+    cached : dict or None
+        The stored analysis with the same key (it will be skipped), or None (it will run).
+    """
+
+    index: int
+    sample: Sample
+    entry: AnalysisEntry
+    spec: AnalysisSpec
+    measurements: tuple[Measurement, ...]
+    key: str
+    upstream: tuple[int, ...] = ()
+    cached: Mapping[str, Any] | None = None
+    campaign_dir: Path = Path(".")
+    file: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``"<sample>: <analysis label>"``, as a run summary names it."""
+        return f"{self.sample.name}: {self.entry.label}"
+
+    @property
+    def seed(self) -> int:
+        return analysis_seed(self.key)
+
+    def context(self, store: Any) -> AnalysisContext:
+        """The :class:`AnalysisContext` its function receives."""
+        return AnalysisContext(sample=self.sample, measurements=self.measurements,
+                               parameters=self.entry.parameters, store=store,
+                               label=self.entry.label, campaign_dir=self.campaign_dir,
+                               where=self.entry.where, file=self.file, seed=self.seed)
+
+
+def plan_campaign(campaign: Campaign, store: Any, *, force: bool = False
+                  ) -> tuple[PlannedAnalysis, ...]:
+    """Register the campaign's samples and measurements (files hashed) in ``store`` and build
+    the graph of its analyses: cache keys, dependencies, and cached or to run.
+
+    An analysis declared with ``uses_results=True`` depends on every analysis of its sample
+    that comes before it in the file (its cache key includes their keys); the others depend on
+    nothing but their files. Which analyses are cached is decided here, on the driver, before
+    anything runs.
+
+    Returns
+    -------
+    tuple of PlannedAnalysis
+        In campaign order.
+    """
+    specs = registry()
+    plan: list[PlannedAnalysis] = []
+    for sample in campaign.samples:
+        store.add_sample(sample.name, sample.description, **json_safe(sample.properties))
+        measured = {m.name: _with_hashes(m) for m in campaign.measurements[sample.name]}
+        for m in measured.values():
+            store.add_measurement(sample.name, m.name, m.technique,
+                                  [InputFile(str(p), h) for p, h in zip(m.files, m.hashes,
+                                                                        strict=True)],
+                                  json_safe(m.conditions))
+        earlier: list[str] = []
+        before: list[int] = []
+        for entry in campaign.analyses[sample.name]:
+            spec = specs[entry.method]
+            used = tuple(measured[n] for n in entry.measurements)
+            key = cache_key(sample.name, entry.method, entry.parameters, used,
+                            earlier if spec.uses_results else (), label=entry.label)
+            cached = None if force else store.find_analysis(key, sample=sample.name)
+            plan.append(PlannedAnalysis(
+                index=len(plan), sample=sample, entry=entry, spec=spec, measurements=used,
+                key=key, upstream=tuple(before) if spec.uses_results else (), cached=cached,
+                campaign_dir=campaign.directory, file=str(campaign.path)))
+            earlier.append(key)
+            before.append(plan[-1].index)
+    return tuple(plan)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What computing one analysis gave: its result and figure, or why it failed.
+
+    ``rerun`` is set by a worker that computed a result it could not send back (it does not
+    pickle): the driver then computes that analysis itself.
+    """
+
+    result: Result | None = None
+    png: bytes | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    where: str = "driver"
+    peak_rss: int | None = None
+    warnings: tuple[tuple[Any, str, str, int], ...] = ()
+    rerun: bool = False
+
+
+def _peak_rss() -> int | None:
+    """Peak resident memory of this process, bytes (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def compute_analysis(task: PlannedAnalysis, store: Any = None, *, where: str = "driver",
+                     figure_lock: Any = None) -> Outcome:
+    """Run one planned analysis and render its figure, without storing anything.
+
+    Exceptions become a failed :class:`Outcome` (an :class:`IonscaleError` by its message,
+    anything else as ``"<Type>: <message>"``), as a serial run has always reported them. The
+    global random generators are seeded from the analysis' cache key for the call.
+    """
+    import time
+
+    start = time.perf_counter()
+    result = png = error = None
+    try:
+        with seeded(task.seed):
+            result = task.spec.func(task.context(store))
+        with figure_lock if figure_lock is not None else contextlib.nullcontext():
+            png = figure_png(result)
+    except IonscaleError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug in one analysis must not stop the campaign
+        error = f"{type(exc).__name__}: {exc}"
+    if error is not None:
+        result = png = None
+    return Outcome(result=result, png=png, error=error, seconds=time.perf_counter() - start,
+                   where=where, peak_rss=_peak_rss())
+
+
+class _Record:
+    """What a run did, kept by analysis index so that a parallel run reports in file order."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[int, str]] = []
+        self.skipped: list[tuple[int, str]] = []
+        self.failed: list[tuple[int, tuple[str, str]]] = []
+        self.flagged: list[tuple[int, tuple[str, str]]] = []
+        self.timings: list[tuple[int, AnalysisTiming]] = []
+
+    def _status(self, task: PlannedAnalysis, status: str, diagnostics: list[dict]) -> None:
+        failed: list = []
+        flagged: list = []
+        _file_status(task.label, status, diagnostics, failed, flagged)
+        self.failed += [(task.index, f) for f in failed]
+        self.flagged += [(task.index, f) for f in flagged]
+
+    def skip(self, task: PlannedAnalysis) -> None:
+        """Count a cached analysis (with the status of its stored result)."""
+        self.skipped.append((task.index, task.label))
+        self._status(task, task.cached["status"], task.cached.get("diagnostics") or [])
+
+    def commit(self, task: PlannedAnalysis, outcome: Outcome, store: Any) -> None:
+        """Store a computed analysis in one transaction (the driver is the only writer), or
+        count its failure; nothing of a failed analysis is written."""
+        self.timings.append((task.index, AnalysisTiming(task.label, outcome.seconds,
+                                                        outcome.where, outcome.peak_rss)))
+        if outcome.error is not None:
+            self.failed.append((task.index, (task.label, outcome.error)))
+            return
+        result = outcome.result
+        used = task.measurements
+        try:
+            # an analysis is filed under the conditions of its last measurement: the anneal
+            # of a before/after pair, the map of a map analysis
+            conditions = dict(used[-1].conditions) if used else {}
+            store.save_analysis(task.sample.name, task.entry.method, result, cache_key=task.key,
+                                measurements=[m.name for m in used], label=task.entry.label,
+                                conditions=json_safe(conditions),
+                                figures={"main": outcome.png} if outcome.png else None)
+            self.ran.append((task.index, task.label))
+            self._status(task, result.status, [d.to_dict() for d in result.diagnostics])
+        except IonscaleError as exc:
+            self.failed.append((task.index, (task.label, str(exc))))
+        except Exception as exc:  # a bug in one analysis must not stop the campaign
+            self.failed.append((task.index, (task.label, f"{type(exc).__name__}: {exc}")))
+
+    def summary(self, database: Path, report: Path | None) -> RunSummary:
+        def ordered(items):
+            return tuple(item for _, item in sorted(items, key=lambda pair: pair[0]))
+
+        return RunSummary(ordered(self.ran), ordered(self.skipped), ordered(self.failed),
+                          database, report, ordered(self.flagged), ordered(self.timings))
+
+
+def _check_run_options(workers: Any, scheduler: Any, client: Any, ship: Any,
+                       ship_limit: Any, file: str) -> bool:
+    """Validate the parallel options of :func:`run_campaign`; True for a run on dask."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers = {workers!r}", file=file, field="workers",
+                         expected="a whole number of worker processes >= 1 (1: serial)")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise InputError(f"scheduler = {scheduler!r}", file=file, field="scheduler",
+                         expected="the address of a dask scheduler, e.g. tcp://10.0.0.5:8786")
+    if scheduler is not None and client is not None:
+        raise InputError("both a scheduler address and a client were given", file=file,
+                         field="scheduler", expected="one of them")
+    if workers > 1 and (scheduler is not None or client is not None):
+        raise InputError(f"workers = {workers} with an existing dask cluster", file=file,
+                         field="workers", expected="workers only for a local cluster: an "
+                         "existing cluster runs the analyses on its own workers")
+    if ship not in ("auto", "always", "never"):
+        raise InputError(f"ship = {ship!r}", file=file, field="ship",
+                         expected="'auto', 'always' or 'never'")
+    if isinstance(ship_limit, bool) or not isinstance(ship_limit, int | float) \
+            or not ship_limit >= 0:
+        raise InputError(f"ship_limit = {ship_limit!r}", file=file, field="ship_limit",
+                         expected="a number of bytes >= 0")
+    return workers > 1 or scheduler is not None or client is not None
+
+
 def run_campaign(
     path: str | os.PathLike,
     *,
     force: bool = False,
     progress: bool = True,
     report: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
+    client: Any = None,
+    ship: str = "auto",
+    ship_limit: float = SHIP_LIMIT,
 ) -> RunSummary:
     """Run every analysis of a campaign into its store and write its report.
 
@@ -629,19 +935,45 @@ def run_campaign(
         Show a progress bar (stderr).
     report : bool
         Write the HTML report afterwards.
+    workers : int
+        1 (default): every analysis in this process, one after the other. N > 1: independent
+        analyses in parallel on a local dask cluster of N worker processes (one thread each).
+    scheduler : str, optional
+        Address of an existing ``dask.distributed`` scheduler (``tcp://host:8786``) to run the
+        analyses on instead (a Slurm cluster through dask-jobqueue, say).
+    client : distributed.Client, optional
+        An open client to run them on (it is left open).
+    ship : {"auto", "always", "never"}
+        How workers get the measurement files: ``auto`` sends a file's bytes to the workers
+        only when some worker cannot read its path (and it is at most ``ship_limit`` bytes);
+        a local cluster always reads the paths. Every worker checks the SHA-256 of what it
+        reads against the driver's before it analyses.
+    ship_limit : float
+        Largest file sent as bytes, in bytes (default 50 MiB).
 
     Returns
     -------
     RunSummary
         Which analyses ran, were skipped or failed (a failing analysis is recorded and the
         campaign goes on; earlier results stay in the store).
+
+    Notes
+    -----
+    Whatever runs the analyses, only this process writes the store, one transaction per
+    analysis, and each sample's analyses are stored in the order of the file. An analysis
+    declared with ``uses_results`` (Arrhenius, Haven...) runs in this process once every
+    analysis of its sample before it has been stored, so it reads exactly what a serial run
+    would. Cached analyses are decided before anything is sent to a worker. A worker that dies
+    has its analyses run again elsewhere (dask's ``allowed-failures``, 3 by default); past
+    that they are reported failed and nothing of them is stored. See :mod:`ionscale.parallel`.
     """
     from .store import Store
 
     campaign = load_campaign(path)
     check_output_path(campaign.report, campaign, what="report")
-    specs = registry()
-    ran, skipped, failed, flagged = [], [], [], []
+    on_dask = _check_run_options(workers, scheduler, client, ship, ship_limit,
+                                 str(campaign.path))
+    record = _Record()
     total = sum(len(v) for v in campaign.analyses.values())
     bar = None
     if progress:
@@ -649,65 +981,33 @@ def run_campaign(
 
         bar = tqdm(total=total, desc=campaign.name, unit="analysis")
     campaign.database.parent.mkdir(parents=True, exist_ok=True)
-    with _run_lock(campaign), Store(campaign.database, check=True) as store:
-        for sample in campaign.samples:
-            store.add_sample(sample.name, sample.description, **json_safe(sample.properties))
-            measured = {m.name: _with_hashes(m) for m in campaign.measurements[sample.name]}
-            for m in measured.values():
-                store.add_measurement(sample.name, m.name, m.technique,
-                                      [InputFile(str(p), h) for p, h in zip(m.files, m.hashes,
-                                                                            strict=True)],
-                                      json_safe(m.conditions))
-            earlier: list[str] = []
-            for entry in campaign.analyses[sample.name]:
-                spec = specs[entry.method]
-                used = tuple(measured[n] for n in entry.measurements)
-                key = cache_key(sample.name, entry.method, entry.parameters, used,
-                                earlier if spec.uses_results else (), label=entry.label)
-                earlier.append(key)
-                label = f"{sample.name}: {entry.label}"
-                if bar is not None:
-                    bar.set_postfix_str(entry.label[:30])
-                cached = None if force else store.find_analysis(key, sample=sample.name)
-                if cached is not None:
-                    skipped.append(label)
-                    _file_status(label, cached["status"], cached.get("diagnostics") or [],
-                                 failed, flagged)
+    try:
+        with _run_lock(campaign), Store(campaign.database, check=True) as store:
+            plan = plan_campaign(campaign, store, force=force)
+            if on_dask:
+                from .parallel import run_plan
+
+                run_plan(plan, store, record, bar=bar, workers=workers, scheduler=scheduler,
+                         client=client, ship=ship, ship_limit=ship_limit)
+            else:
+                for task in plan:
+                    if bar is not None:
+                        bar.set_postfix_str(task.entry.label[:30])
+                    if task.cached is not None:
+                        record.skip(task)
+                    else:
+                        record.commit(task, compute_analysis(task, store), store)
                     if bar is not None:
                         bar.update()
-                    continue
-                ctx = AnalysisContext(sample=sample, measurements=used,
-                                      parameters=entry.parameters, store=store,
-                                      label=entry.label, campaign_dir=campaign.directory,
-                                      where=entry.where, file=str(campaign.path))
-                try:
-                    result = spec.func(ctx)
-                    png = figure_png(result)
-                    # an analysis is filed under the conditions of its last measurement: the
-                    # anneal of a before/after pair, the map of a map analysis
-                    conditions = dict(used[-1].conditions) if used else {}
-                    store.save_analysis(sample.name, entry.method, result, cache_key=key,
-                                        measurements=[m.name for m in used],
-                                        label=entry.label, conditions=json_safe(conditions),
-                                        figures={"main": png} if png else None)
-                    ran.append(label)
-                    _file_status(label, result.status,
-                                 [d.to_dict() for d in result.diagnostics], failed, flagged)
-                except IonscaleError as exc:
-                    failed.append((label, str(exc)))
-                except Exception as exc:  # a bug in one analysis must not stop the campaign
-                    failed.append((label, f"{type(exc).__name__}: {exc}"))
-                if bar is not None:
-                    bar.update()
-    if bar is not None:
-        bar.close()
+    finally:
+        if bar is not None:
+            bar.close()
     report_path = None
     if report:
         from .report import write_report
 
         report_path = write_report(campaign.database, campaign.report, title=campaign.name)
-    return RunSummary(tuple(ran), tuple(skipped), tuple(failed), campaign.database, report_path,
-                      tuple(flagged))
+    return record.summary(campaign.database, report_path)
 
 
 @contextlib.contextmanager

@@ -33,7 +33,21 @@ from .errors import FitError, InputError, IonscaleError
 def _run(args: argparse.Namespace) -> int:
     from .campaign import run_campaign
 
-    summary = run_campaign(args.campaign, force=args.force, progress=not args.no_progress)
+    scheduler = args.scheduler
+    if scheduler is not None and args.workers is not None:
+        raise InputError("--workers and --scheduler together", field="--workers",
+                         expected="--workers N for a local cluster, or --scheduler ADDRESS for "
+                         "an existing one (it has its own workers)")
+    if scheduler is None and args.workers is None:
+        # the dask convention: a cluster named in the environment, unless --workers is given
+        scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    if args.ship_limit is not None and not args.ship_limit >= 0:
+        raise InputError(f"--ship-limit {args.ship_limit:g}", field="--ship-limit",
+                         expected="a size in MiB >= 0")
+    options = {} if args.ship_limit is None else {"ship_limit": args.ship_limit * 2**20}
+    summary = run_campaign(args.campaign, force=args.force, progress=not args.no_progress,
+                           workers=1 if args.workers is None else args.workers,
+                           scheduler=scheduler, ship=args.ship, **options)
     print(summary)
     return 1 if summary.failed else 0
 
@@ -89,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("campaign", help="campaign TOML file")
     p.add_argument("--force", action="store_true", help="re-run unchanged analyses too")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run independent analyses in parallel in N local worker processes "
+                   "(dask); 1 runs them one after the other in this process (the default)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the analyses on an existing dask.distributed cluster, e.g. "
+                   "tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS when set and "
+                   "--workers is not given)")
+    p.add_argument("--ship", choices=("auto", "always", "never"), default="auto",
+                   help="send measurement files to workers as bytes: auto (only to workers "
+                   "that cannot read the path), always, never (default: %(default)s)")
+    p.add_argument("--ship-limit", type=float, metavar="MIB",
+                   help="largest file sent as bytes, MiB (default 50); larger ones must be on "
+                   "a filesystem every worker reads")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("demo", help="write the example campaign, run it and report it")

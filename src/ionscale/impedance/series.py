@@ -14,7 +14,8 @@
   all stacked residuals is made, with a block-sparse Jacobian (each spectrum's block touches
   only its own parameters and the shared ones);
 * **parallel execution**: ``n_jobs`` worker processes fit chunks of consecutive spectra, so the
-  warm start still works inside each chunk;
+  warm start still works inside each chunk (inside a dask worker, e.g. a campaign run with
+  ``--workers`` or on a cluster, the chunks are tasks of that cluster instead);
 * a tqdm progress bar.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -254,6 +256,33 @@ def _carry(res: CircuitFit, previous: dict[str, float] | None) -> dict[str, floa
 
 def _worker(args) -> list[tuple[int, CircuitFit | None, list[str]]]:
     return _fit_chunk(*args)
+
+
+def _in_dask_worker() -> bool:
+    if "distributed" not in sys.modules:  # never imported: not a dask worker
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def _map_chunks(tasks: list, jobs: int):
+    """Each chunk's fits, in order: inside a dask worker (a campaign run on a cluster) as
+    tasks of the same cluster through ``worker_client`` (a worker process never starts a
+    process pool of its own), elsewhere in a pool of ``jobs`` processes."""
+    if _in_dask_worker():
+        from distributed import worker_client
+
+        with worker_client() as client:
+            for future in client.map(_worker, tasks, pure=False):
+                yield future.result()
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+        yield from pool.map(_worker, tasks)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -515,10 +544,9 @@ def fit_series(
             tasks = [(c.text, spectra[a:b], initial, warm_start, options, int(a))
                      for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
             rows = []
-            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-                for chunk in pool.map(_worker, tasks):
-                    rows += chunk
-                    bar.update(len(chunk))
+            for chunk in _map_chunks(tasks, jobs):
+                rows += chunk
+                bar.update(len(chunk))
     finally:
         bar.close()
 
