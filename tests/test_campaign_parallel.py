@@ -253,7 +253,7 @@ def test_a_killed_worker_loses_nothing(cluster_run):
     # every stored analysis is whole: one value row per value of its result
     for key, item in cluster_run["store"].items():
         assert len(item["values"]) == len(item["result"]["values"]), key
-        assert item["figures"] == ["main"], key
+        assert item["figures"] == ["main", "main.svg"], key
 
 
 def test_shipped_files_keep_their_paths_in_the_provenance(cluster_run):

@@ -38,8 +38,9 @@ def test_all_analyses_ran(demo):
     assert len(db.analyses()) == demo["n"]
     assert all(db.figures(a["id"]) for a in db.analyses())
     html = s.report.read_text(encoding="utf-8")
-    # one figure per analysis, plus the multi-technique Arrhenius overview of the LLTO sample
-    assert html.count('src="data:image/png;base64,') == n + 1
+    # one figure per analysis, the multi-technique Arrhenius overview of the LLTO sample and
+    # the Arrhenius plot of all samples
+    assert html.count('src="data:image/png;base64,') == n + 2
     assert 'alt="diffusivities of LLTO (synthetic), all techniques"' in html
     assert "http://" not in html and "https://" not in html
 

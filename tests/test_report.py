@@ -1,10 +1,16 @@
-"""The HTML report: self-contained, one embedded PNG per figure, values with errors and units."""
+"""The HTML report: self-contained, one embedded PNG per figure, values with errors and units,
+contents and search, key-result tables, downloads (CSV, PNG, SVG), field units, figure style.
+
+The checks that need a browser (images decoded, links scroll, search filters, no sideways
+scrolling on a phone) are in test_report_browser.py."""
 
 import base64
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
+import numpy as np
 import pytest
 
 from ionscale.campaign import run_campaign
@@ -91,16 +97,21 @@ def img_sources(text: str) -> list[str]:
     return out
 
 
+DATA_URIS = ("data:image/png;base64,", "data:image/svg+xml;base64,", "data:text/csv;", "#")
+
+
 def test_report_is_self_contained(html):
     assert html.lstrip().lower().startswith("<!doctype html>")
     low = html.lower()
-    assert "<script" not in low
+    # one inline script (contents, search, downloads), nothing loaded
+    assert low.count("<script") == 1 and "<script>" in low
     assert "<link" not in low
     assert "@import" not in low
     assert "url(" not in low
+    assert "fetch(" not in low and "xmlhttprequest" not in low
     # nothing is loaded from elsewhere: no src/href/srcset pointing to another file or server
     for attr, value in re.findall(r'\b(src|href|srcset|poster|data)\s*=\s*"([^"]*)"', html, re.I):
-        assert value.startswith(("data:image/png;base64,", "#")), (attr, value[:60])
+        assert value.startswith(DATA_URIS), (attr, value[:60])
     assert "http://" not in low and "https://" not in low
 
 
@@ -109,9 +120,14 @@ def test_figures_are_embedded_pngs(run, html):
     with Store(run.database, create=False) as db:
         analyses = db.analyses()
         with_figures = [a for a in analyses if db.figures(a["id"])]
-        stored = [png for a in analyses for png in db.figures(a["id"]).values()]
+        stored = [png for a in analyses for name, png in db.figures(a["id"]).items()
+                  if not name.endswith(".svg")]
     assert len(analyses) == 3 and len(with_figures) == 3
-    assert len(sources) == len(stored) == 3
+    assert len(stored) == 3
+    # the stored figures, plus the report's own overview figures
+    assert len(sources) >= len(stored)
+    for png in stored:
+        assert "data:image/png;base64," + base64.b64encode(png).decode() in sources
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         png = base64.b64decode(src.split(",", 1)[1], validate=True)
@@ -153,7 +169,7 @@ class Balance(HTMLParser):
 
     CHECKED = {"html", "head", "body", "title", "style", "div", "table", "tr", "td", "th",
                "h1", "h2", "h3", "nav", "ul", "li", "details", "summary", "pre", "code", "span",
-               "sub"}
+               "sub", "section", "main", "figure", "figcaption", "script", "a", "p"}
 
     def __init__(self):
         super().__init__()
@@ -182,7 +198,7 @@ def test_report_is_well_formed(html):
     assert parser.errors == []
     assert parser.stack == []
     assert parser.seen["html"] == parser.seen["body"] == parser.seen["head"] == 1
-    assert parser.seen["img"] == 3
+    assert parser.seen["img"] == len(img_sources(html)) >= 3
     assert parser.seen["h3"] >= 3
 
 
@@ -211,7 +227,8 @@ def test_report_without_figure_and_of_empty_store(run, tmp_path):
     text = write_report(db_path, tmp_path / "r.html", title="t").read_text(encoding="utf-8")
     assert "figureless" in text
     assert format_value(1.5, 0.25, "") in text
-    assert len(img_sources(text)) == 3  # one per stored figure, none for the new analysis
+    block = text.split("figureless", 1)[1].split('<div class="analysis"', 1)[0]
+    assert img_sources(block) == []  # no figure stored, none shown
 
     Store(tmp_path / "empty.sqlite").close()
     text = write_report(tmp_path / "empty.sqlite", tmp_path / "e.html").read_text(
@@ -227,3 +244,162 @@ def test_report_of_missing_database(tmp_path, capsys):
     assert "missing.sqlite" in err
     assert not (tmp_path / "missing.sqlite").exists()
     assert not (tmp_path / "r.html").exists()
+
+
+# --------------------------------------------------------------------- navigation, units
+
+
+def test_contents_link_every_analysis(run, html):
+    nav = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    with Store(run.database, create=False) as db:
+        ids = [a["id"] for a in db.analyses()]
+    for i in ids:
+        assert f'href="#analysis-{i}"' in nav
+        assert html.count(f'id="analysis-{i}"') == 1
+    # every in-page link has its target
+    targets = set(re.findall(r'\bid="([^"]+)"', html))
+    for href in re.findall(r'href="#([^"]*)"', html.split("<script>", 1)[0]):
+        assert href in targets, href
+    assert 'id="search"' in nav and 'type="search"' in nav
+
+
+def test_conditions_as_the_field_writes_them(html):
+    assert "time = 110 h" in html
+    assert "time = 14 d" in html  # "2 weeks"
+    assert "temperature = 22 °C" in html
+    shown = re.sub(r"<pre>.*?</pre>", "", html, flags=re.S)  # the raw JSON keeps SI
+    assert "3.96e5" not in shown and "396000" not in shown
+
+
+def _two_samples(path):
+    from ionscale.report.style import render
+
+    class Plotted(Result):
+        def plot(self, ax=None):
+            import matplotlib.pyplot as plt
+
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            ax.plot([1, 2, 3], [3, 1, 2], "o-", label="a series with a long label")
+            ax.legend()
+            ax.set_title("a title that is much too long for one column of a journal page")
+            return ax
+
+    with Store(path) as db:
+        db.add_sample("A", "first", grain_size=16e-6, gb_width=5e-10)
+        db.add_sample("B", "second", thickness=2.1e-3)
+        for T in (300.0, 400.0):
+            r = Plotted(values={"D": Value("D", 1e-13 * T / 300, 1e-14, "m^2/s", "D*"),
+                                "n_boundaries": Value("n_boundaries", 56.0, 0.0, "",
+                                                      "boundaries")},
+                        provenance=Provenance.build(
+                            "tracer.gb", parameters={"gb_width_m": 5e-10, "window_m": [7e-6,
+                                                                                       7e-6],
+                                                     "side": "auto"}),
+                        title="D at T")
+            out = render(r)
+            db.save_analysis("A", "tracer.gb", r, cache_key=f"A{T}", label=f"D at {T:.0f} K",
+                             conditions={"temperature": T, "time": 5400.0},
+                             figures={"main": out["png"], "main.svg": out["svg"]})
+        for T in (300.0, 350.0):
+            r = Result(values={"sigma_bulk": Value("sigma_bulk", 1e-3 * T / 300, 1e-5, "S/m",
+                                                   "σ_bulk")},
+                       provenance=Provenance.build("eis.fit"), title="σ")
+            db.save_analysis("B", "eis.fit", r, cache_key=f"B{T}", label=f"σ at {T:.0f} K",
+                             conditions={"temperature": T})
+        r = Result(values={"D": Value("D", 2e-13, 1e-14, "m^2/s", "D*")},
+                   provenance=Provenance.build("tracer.gb"), title="D of B")
+        db.save_analysis("B", "tracer.gb", r, cache_key="B-D", label="D of B",
+                         conditions={"temperature": 300.0})
+    return write_report(path, path.with_suffix(".html"), title="two").read_text(
+        encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    return _two_samples(tmp_path_factory.mktemp("two") / "two.sqlite")
+
+
+def _csv(html, name):
+    m = re.search(r'download="' + re.escape(name) + r'" href="data:text/csv;charset=utf-8,'
+                  r'([^"]*)"', html)
+    assert m, name
+    return unquote(m.group(1)).lstrip("\ufeff").splitlines()
+
+
+def test_key_results_and_comparison_tables(two):
+    assert 'id="sample-1-key"' in two and 'id="sample-2-key"' in two
+    key = two.split('id="sample-1-key"', 1)[1].split("</table>", 1)[0]
+    assert "D*" in key and 'href="#analysis-' in key
+    assert "boundaries" not in key  # a count is not a headline number
+    compare = two.split('id="comparison-table"', 1)[1].split("</table>", 1)[0]
+    assert "<th>A</th>" in compare and "<th>B</th>" in compare
+    assert "σ_bulk" in compare and "(1.000 ± 0.010)e-5 S cm⁻¹" in compare
+    rows = _csv(two, "key-results-all-samples.csv")
+    assert rows[0].startswith("sample,quantity,name,method")
+    assert any(r.startswith("B,σ_bulk,sigma_bulk,eis.fit") for r in rows)
+    per_sample = _csv(two, "A-key-results.csv")
+    assert len(per_sample) == 1 + 2  # D* at two temperatures
+    values = _csv(two, "A-D_at_300_K-values.csv")
+    assert values[0] == "quantity,name,value,error,unit,relative_error"
+    assert values[1].split(",")[2:5] == ["1e-09", "1e-10", "cm² s⁻¹"]
+    assert values[2].startswith("boundaries,n_boundaries,56.0,0.0,,")
+
+
+def test_counts_have_no_relative_error(two):
+    row = re.search(r"<tr><td>boundaries</td>(.*?)</tr>", two).group(1)
+    assert '<td class="num">56</td>' in row
+    assert "±" not in row and "%" not in row
+
+
+def test_sample_properties_and_parameters_in_field_units(two):
+    assert "<td>gb_width</td><td class=\"num\">0.5 nm</td>" in two
+    assert "<td>grain_size</td><td class=\"num\">16 µm</td>" in two
+    assert "<td>thickness</td><td class=\"num\">2.1 mm</td>" in two
+    assert "5.00e-4" not in two
+    assert "time = 90 min" in two
+    prov = two.split('<details class="prov">', 1)[1].split("</details>\n</details>", 1)[0]
+    assert "<th>gb_width</th><td class=\"num\">0.5 nm</td>" in prov
+    assert "<th>window</th><td class=\"num\">[7, 7] µm</td>" in prov
+    assert "<summary>raw parameters (JSON)</summary>" in prov
+    assert "&#34;gb_width_m&#34;: 5e-10" in prov
+
+
+def test_figure_downloads_png_and_svg(two):
+    figure = re.search(r'<figure id="fig-\d+-main">.*?</figure>', two, re.S).group(0)
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', figure).group(1))
+    svg = base64.b64decode(re.search(r'href="data:image/svg\+xml;base64,([^"]+)"',
+                                     figure).group(1))
+    assert png[:8] == PNG_MAGIC and b"<svg" in svg[:1000]
+    assert re.search(r'download="A-D_at_300_K-main.png" href="#fig-\d+-main" data-png=', figure)
+    # shown at 1.2x its printed size: a single-column figure (3.35 in) is 386 px wide
+    assert 'width="386"' in figure
+    # overviews: the sample's diffusivities and the Arrhenius plot of all samples
+    assert 'id="fig-A-diffusivities"' in two or 'id="fig-A"' in two
+    assert 'id="fig-all-samples"' in two
+
+
+# --------------------------------------------------------------------------- figure style
+
+
+def test_save_figure_prints_at_a_journal_width():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ionscale.report.style import DPI, SINGLE, png_size, save_figure
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    ax.plot(np.linspace(0, 1, 50), np.linspace(0, 1, 50), "o", label="points on the diagonal")
+    ax.plot([0, 1], [1, 0], label="the other diagonal, with a long legend label")
+    ax.legend(loc="center")
+    ax.set_title("a title much longer than a single journal column can hold on one line")
+    out = save_figure(fig)
+    w, h, dpi = png_size(out["png"])
+    assert dpi == pytest.approx(DPI, rel=1e-3)
+    assert w == round(SINGLE * DPI)
+    assert out["svg"].lstrip().startswith(b"<?xml")
+    # the legend left the data, the title was wrapped to the axes
+    assert ax.get_legend().get_bbox_to_anchor().y0 < ax.bbox.y0
+    assert "\n" in ax.get_title()
+    assert not plt.fignum_exists(fig.number)

@@ -624,21 +624,19 @@ class RunSummary:
         return "\n".join(lines)
 
 
+def result_figures(result: Result) -> dict[str, bytes] | None:
+    """The figures stored with an analysis: ``main`` (PNG, 300 dpi) and ``main.svg``, drawn
+    through the report's style (journal column widths), or None if the result cannot plot."""
+    from .report.style import render
+
+    out = render(result)
+    return None if out is None else {"main": out["png"], "main.svg": out["svg"]}
+
+
 def figure_png(result: Result) -> bytes | None:
-    """Render ``result.plot()`` to PNG bytes (None if the result cannot plot)."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    try:
-        ax = result.plot()
-    except NotImplementedError:
-        return None
-    fig = ax.figure if hasattr(ax, "figure") else ax[0].figure
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    """The PNG of :func:`result_figures` (None if the result cannot plot)."""
+    figures = result_figures(result)
+    return None if figures is None else figures["main"]
 
 
 #: The largest measurement file (bytes) sent to a dask worker that cannot read its path;
@@ -782,7 +780,7 @@ class Outcome:
     """
 
     result: Result | None = None
-    png: bytes | None = None
+    png: dict[str, bytes] | None = None  # the figures by name (PNG and SVG)
     error: str | None = None
     seconds: float = 0.0
     where: str = "driver"
@@ -819,7 +817,7 @@ def compute_analysis(task: PlannedAnalysis, store: Any = None, *, where: str = "
         with seeded(task.seed):
             result = task.spec.func(task.context(store))
         with figure_lock if figure_lock is not None else contextlib.nullcontext():
-            png = figure_png(result)
+            png = result_figures(result)
     except IonscaleError as exc:
         error = str(exc)
     except Exception as exc:  # a bug in one analysis must not stop the campaign
@@ -869,7 +867,7 @@ class _Record:
             store.save_analysis(task.sample.name, task.entry.method, result, cache_key=task.key,
                                 measurements=[m.name for m in used], label=task.entry.label,
                                 conditions=json_safe(conditions),
-                                figures={"main": outcome.png} if outcome.png else None)
+                                figures=outcome.png or None)
             self.ran.append((task.index, task.label))
             self._status(task, result.status, [d.to_dict() for d in result.diagnostics])
         except IonscaleError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..report.style import DOUBLE, SINGLE
 from ..results import new_axes
 from .data import MA_CM2, MAH_CM2, MV
 
@@ -32,7 +33,7 @@ def plot_trace(steps: StepAnalysis,  # noqa: F821
     """Cell voltage (mV) against time (h), half-cycles shaded by current-density level; with
     ``shorts`` (:class:`~ionscale.cycling.shorts.ShortFlags`) the failure is marked by a red
     line and crosses on the failing half-cycles' plateaus."""
-    ax = new_axes(ax, figsize=(9.0, 3.4))
+    ax = new_axes(ax, figsize=(DOUBLE, 2.6))
     tab = steps.table
     t_h = steps.plot_time / 3600.0
     ax.plot(t_h, steps.plot_potential * MV, lw=0.6, color="0.15", zorder=3)
@@ -60,7 +61,7 @@ def plot_trace(steps: StepAnalysis,  # noqa: F821
     ax.set_ylabel("cell voltage (mV)")
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.4 * (hi - lo))  # room for the legend above the trace
-    ax.legend(fontsize="x-small", ncol=4, loc="upper left", framealpha=0.8)
+    ax.legend(ncol=4, loc="upper left", framealpha=0.8)
     return ax
 
 
@@ -89,7 +90,7 @@ def plot_polarisation(asr: ASRResult,  # noqa: F821
     ax.set_xlabel("current density j (mA cm⁻²)")
     ax.set_ylabel("plateau polarisation η (mV)")
     ax.set_xlim(left=0)
-    ax.legend(fontsize="x-small")
+    ax.legend()
     return ax
 
 
@@ -116,22 +117,25 @@ def plot_table(result: CCDResult,  # noqa: F821
                 ax=None):
     """The per-level table: j, cycles, median plateau of the passing half-cycles, capacity,
     cycle verdicts."""
-    ax = new_axes(ax, figsize=(5.0, 2.6))
+    ax = new_axes(ax, figsize=(SINGLE, 2.0))
     ax.axis("off")
     rows = _level_rows(result)
     if rows:
-        table = ax.table(cellText=rows, colLabels=["j (mA cm⁻²)", "cycles", "η (mV)",
-                                                   "Q (mAh cm⁻²)", "cycle verdicts"],
+        table = ax.table(cellText=rows, colLabels=["j\n(mA cm⁻²)", "cycles", "η\n(mV)",
+                                                   "Q\n(mAh cm⁻²)", "cycle verdicts"],
                          loc="center", cellLoc="center",
-                         colWidths=[0.14, 0.09, 0.1, 0.15, 0.52])
+                         colWidths=[0.17, 0.12, 0.1, 0.19, 0.42])
         table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        table.scale(1.0, 1.25)
+        table.set_fontsize(6.5)
+        table.scale(1.0, 1.3)
+        for (row, _), cell in table.get_celld().items():
+            if row == 0:  # two-line headers
+                cell.set_height(cell.get_height() * 1.9)
     lines = []
     for key in ("CCD", "CCD_lower_bound", "j_last_stable", "capacity_to_failure", "ASR"):
         if key in result.values:
             lines.append(_field(result.values[key]))
-    ax.set_title("\n".join(lines), fontsize="small")
+    ax.set_title("\n".join(lines))
     return ax
 
 
@@ -160,12 +164,11 @@ def plot_ccd(result: CCDResult, ax=None, *, kind: str | None = None):  # noqa: F
         return plot_table(result, ax=ax)
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(10.0, 7.0), layout="constrained")
+    fig = plt.figure(figsize=(DOUBLE, 5.0), layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[1.1, 1.0])
     top = fig.add_subplot(grid[0, :])
     plot_trace(result.steps, ax=top, shorts=result.shorts)
-    top.set_title(result.failure if result.failure else result.title, fontsize="small",
-                  wrap=True)
+    top.set_title(result.failure if result.failure else result.title)
     if result.asr is not None:
         plot_polarisation(result.asr, ax=fig.add_subplot(grid[1, 0]))
     plot_table(result, ax=fig.add_subplot(grid[1, 1]))

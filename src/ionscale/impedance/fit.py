@@ -166,61 +166,74 @@ class CircuitFit(Result):
         if kind == "overview":
             import matplotlib.pyplot as plt
 
-            fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.2), layout="constrained")
-            for a, k in zip(axes, ("nyquist", "bode", "residuals"), strict=True):
+            from ..report.style import DOUBLE
+
+            fig, axes = plt.subplots(1, 3, figsize=(DOUBLE, 2.9), layout="constrained")
+            for a, k, letter in zip(axes, ("nyquist", "bode", "residuals"), "abc", strict=True):
                 self.plot(ax=a, kind=k)
+                a.set_title(f"({letter}) {k}", loc="left")
+                a.set_title("")
+            fig.suptitle(self.title or self.circuit)
             return axes[0]
         if kind not in ("nyquist", "bode", "residuals"):
             raise InputError(f"unknown plot kind {kind!r}", field="kind",
                              expected="'nyquist', 'bode', 'residuals' or 'overview'")
-        ax = new_axes(ax, figsize=(5.0, 4.2) if kind == "nyquist" else (5.0, 3.6))
+        ax = new_axes(ax, figsize=(3.35, 2.9) if kind == "nyquist" else (3.35, 2.4))
         f = self.frequency
         fine = np.logspace(np.log10(f.min()), np.log10(f.max()), 400)
         zf = self.predict(fine)
         label = self.title or self.circuit
         if kind == "nyquist":
             factor, unit = _ohm_scale(np.max(np.abs(self.impedance)))
-            ax.plot(self.impedance.real / factor, -self.impedance.imag / factor, "o", ms=4,
+            ax.plot(self.impedance.real / factor, -self.impedance.imag / factor, "o", ms=3,
                     mfc="none", color="C0", label="data")
-            ax.plot(zf.real / factor, -zf.imag / factor, "-", color="C1", lw=1.5,
-                    label=self.circuit)
+            ax.plot(zf.real / factor, -zf.imag / factor, "-", color="C1", lw=1.2,
+                    label="fit")
             decades = 10.0 ** np.arange(math.ceil(np.log10(f.min())),
                                         math.floor(np.log10(f.max())) + 1)
             zd = self.predict(decades) if decades.size else np.array([])
+            span = max(np.ptp(zf.real), np.ptp(zf.imag)) / factor or 1.0
+            last = None
             for fd, z in zip(decades, zd, strict=True):
-                ax.plot(z.real / factor, -z.imag / factor, "+", color="k", ms=6)
-                ax.annotate(f"$10^{{{int(round(np.log10(fd)))}}}$ Hz",
-                            (z.real / factor, -z.imag / factor), textcoords="offset points",
-                            xytext=(3, 4), fontsize=7, color="0.3")
+                x, y = z.real / factor, -z.imag / factor
+                ax.plot(x, y, "+", color="k", ms=5)
+                # label a decade only where its marker is clear of the last labelled one
+                if last is not None and math.hypot(x - last[0], y - last[1]) < 0.12 * span:
+                    continue
+                last = (x, y)
+                ax.annotate(f"$10^{{{int(round(np.log10(fd)))}}}$", (x, y),
+                            textcoords="offset points", xytext=(2, -9), fontsize="small",
+                            color="0.3")
             ax.set_aspect("equal", adjustable="datalim")
-            ax.set_xlabel(f"Z′ / {unit}")
+            ax.set_xlabel(f"Z′ / {unit}  (+: decades of f / Hz)")
             ax.set_ylabel(f"−Z″ / {unit}")
             ax.axhline(0, color="0.7", lw=0.6)
-            ax.legend(frameon=False, fontsize=8)
+            ax.legend(frameon=False)
         elif kind == "bode":
-            ax.loglog(f, np.abs(self.impedance), "o", ms=4, mfc="none", color="C0",
+            ax.loglog(f, np.abs(self.impedance), "o", ms=3, mfc="none", color="C0",
                       label="|Z| data")
             ax.loglog(fine, np.abs(zf), "-", color="C0", label="|Z| fit")
             ax.set_xlabel("f / Hz")
             ax.set_ylabel("|Z| / Ω", color="C0")
             ax2 = ax.twinx()
-            ax2.semilogx(f, -np.degrees(np.angle(self.impedance)), "s", ms=3, mfc="none",
+            ax2.semilogx(f, -np.degrees(np.angle(self.impedance)), "s", ms=2.5, mfc="none",
                          color="C3", label="−phase data")
             ax2.semilogx(fine, -np.degrees(np.angle(zf)), "-", color="C3", label="−phase fit")
             ax2.set_ylabel("−phase / °", color="C3")
         else:
             r = self.residual_percent
-            ax.semilogx(f, r.real, "o-", ms=3, lw=0.8, label="Z′")
-            ax.semilogx(f, r.imag, "s-", ms=3, lw=0.8, label="Z″")
+            ax.semilogx(f, r.real, "o-", ms=2.5, lw=0.6, label="Z′")
+            ax.semilogx(f, r.imag, "s-", ms=2.5, lw=0.6, label="Z″")
             if self.sigma is not None:
                 band = 100 * self.sigma / np.abs(self.model)
                 ax.fill_between(f, -band, band, color="0.85", label="±σ", zorder=0)
             ax.axhline(0, color="0.5", lw=0.6)
             ax.set_xlabel("f / Hz")
             ax.set_ylabel("(data − fit)/|Z| / %")
-            ax.legend(frameon=False, fontsize=8, ncol=3)
-        ax.set_title(label, fontsize=9)
+            ax.legend(frameon=False, ncol=3)
+        ax.set_title(label)
         return ax
+
 
 
 def _ohm_scale(zmax: float) -> tuple[float, str]:

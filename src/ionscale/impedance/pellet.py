@@ -157,9 +157,13 @@ class PelletResult(Result):
     def plot(self, ax=None):
         """Nyquist, Bode and residual plots of the fit (Nyquist only on a given ``ax``), arcs
         labelled."""
+        overview = ax is None
         ax = self.circuit_fit.plot(ax=ax)
         text = ", ".join(f"{r}: {lab}" for r, lab in self.labels.items())
-        ax.set_title(f"{self.title}\n{text}", fontsize=9)
+        if overview:  # panels are titled (a), (b), (c): the pellet goes above them
+            ax.figure.suptitle(f"{self.title}; {text}")
+        else:
+            ax.set_title(f"{self.title}\n{text}")
         return ax
 
 
@@ -312,8 +316,8 @@ class PelletSeries(Result):
         ax.set_yscale("log")
         ax.set_xlabel("1000 / T (K⁻¹)")
         ax.set_ylabel("σT (S K cm⁻¹)")
-        ax.legend(fontsize=7)
-        ax.set_title(self.title, fontsize=9)
+        ax.legend()
+        ax.set_title(self.title)
         return ax
 
 

@@ -486,7 +486,7 @@ class PercolationResult(Result):
         handles = [Patch(color=colours[3], label=f"through {fr['through'] * 100:.1f} %"),
                    Patch(color=colours[2], label=f"dead-end {fr['dead_end'] * 100:.1f} %"),
                    Patch(color=colours[1], label=f"isolated {fr['isolated'] * 100:.1f} %")]
-        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1),
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1),
                   frameon=False)
         state = "percolates" if self.percolating else "does not percolate"
         ax.set_title(f"{self.phase} {state} {self.faces[0]}→{self.faces[1]} "

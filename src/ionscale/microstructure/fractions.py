@@ -268,7 +268,7 @@ class VolumeFractions(Result):
         bars = ax.bar(range(len(fr)), fr, color="0.55", edgecolor="k")
         for b, f in zip(bars, fr, strict=True):
             ax.annotate(f"{f:.2f} %", (b.get_x() + b.get_width() / 2, b.get_height()),
-                        ha="center", va="bottom", fontsize=8)
+                        ha="center", va="bottom", fontsize="small")
         ax.set_xticks(range(len(fr)), list(self.names))
         ax.set_ylabel("volume fraction (%)")
         ax.set_title(self.title or "Volume fractions")
@@ -401,7 +401,7 @@ class SliceProfile(Result):
         ax.axhline(self.fraction * 100, color="k", lw=0.8, ls="--", label="whole volume")
         ax.set_xlabel("slice position (µm)")
         ax.set_ylabel(f"{label} (%)")
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(frameon=False)
         ax.set_title(self.title or f"{label} per slice")
         return ax
 
@@ -563,7 +563,7 @@ class REVResult(Result):
                        label=f"REV = {self.rev_size * 1e6:.3g} µm")
         ax.set_xlabel("cube edge (µm)")
         ax.set_ylabel(f"{self.phase} fraction (%)")
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(frameon=False)
         ax.set_title(self.title or "Representative elementary volume")
         return ax
 

@@ -262,7 +262,7 @@ class GeodesicResult(Result):
         ax.set_xlabel(f"{AXIS_NAMES[keep]} (µm)")
         ax.set_ylabel(f"{name} (µm)")
         ax.set_title(f"{AXIS_NAMES[cut]} = {index}: from the {name}{self.inlet} face "
-                     f"({self.metric}); red: minimal path", fontsize=9)
+                     f"({self.metric}); red: minimal path")
 
     def _plot_hist(self, ax):
         if self.percolating and self.hist_counts.size:
@@ -270,21 +270,23 @@ class GeodesicResult(Result):
             ax.stairs(self.hist_counts / max(self.n_connected, 1), e, fill=True, color="0.6")
             ax.axvline(self.tau, color="C0", label=f"mean {self.tau:.4g}")
             ax.axvline(self.tau_min, color="C3", ls="--", label=f"min {self.tau_min:.4g}")
-            ax.legend(frameon=False, fontsize=8)
+            ax.legend(frameon=False)
             ax.set_xlabel("geometric tortuosity D/L")
             ax.set_ylabel("fraction of outlet voxels")
         else:
             ax.text(0.5, 0.5, self.reason or "not percolating", ha="center", va="center",
                     transform=ax.transAxes, wrap=True)
             ax.set_axis_off()
-        ax.set_title(f"τ_geo = {self.tau:.4g}", fontsize=9)
+        ax.set_title(f"τ_geo = {self.tau:.4g}")
 
 
 def _two_axes(ax):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig = plt.figure(figsize=(10.0, 3.8), layout="constrained")
+        from ..report.style import DOUBLE
+
+        fig = plt.figure(figsize=(DOUBLE, 2.7), layout="constrained")
         gs = fig.add_gridspec(1, 2, width_ratios=[1.4, 1])
     else:
         spec = ax.get_subplotspec()

@@ -67,21 +67,26 @@ class MicrostructureMetrics(Result):
             return self.parts[key].plot(ax=ax) if key else super().plot(ax=ax)
         import matplotlib.pyplot as plt
 
+        from ..report.style import DOUBLE, MAX_HEIGHT
+
         n = len(drawable)
-        cols = min(3, n)
+        cols = min(2, n)
         rows = math.ceil(n / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows),
+        # a double-column figure, panels labelled (a), (b)...
+        fig, axes = plt.subplots(rows, cols, figsize=(DOUBLE, min(0.4 + 2.3 * rows, MAX_HEIGHT)),
                                  layout="constrained", squeeze=False)
-        for a, key in zip(axes.ravel(), drawable, strict=False):
+        for i, (a, key) in enumerate(zip(axes.ravel(), drawable, strict=False)):
             if key == "geodesic":  # map and distribution in panels of their own
                 self.parts[key]._plot_map(a)
             elif key == "geodesic-distribution":
                 self.parts["geodesic"]._plot_hist(a)
             else:
                 self.parts[key].plot(ax=a)
+            a.set_title(f"({chr(97 + i)}) {a.get_title()}", loc="left")
+            a.set_title("")
         for a in axes.ravel()[n:]:
             a.set_axis_off()
-        fig.suptitle(self.title, fontsize=10)
+        fig.suptitle(self.title)
         return axes[0, 0]
 
 

@@ -558,8 +558,8 @@ class PoreSizeResult(Result):
         ax2.set_ylabel("cumulative fraction (%)")
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, frameon=False, fontsize=8, loc="upper left")
-        ax.set_title(self.title, fontsize=9)
+        ax.legend(h1 + h2, l1 + l2, frameon=False, loc="upper left")
+        ax.set_title(self.title)
         return ax
 
 

@@ -887,10 +887,10 @@ class ThicknessResult(Result):
             ax.bar([e[i]], [f[i]], width=[widths[i]], align="edge", facecolor="none",
                    edgecolor="black", linewidth=1.6,
                    label=f"mean {mean:.3g} µm (SD {self['sd'].value * 1e6:.2g} µm)")
-            ax.legend(frameon=False, fontsize=8)
+            ax.legend(frameon=False)
         ax.set_xlabel(f"local thickness, {self.measure} (µm)")
         ax.set_ylabel("volume fraction of phase (%)")
-        ax.set_title(self.title, fontsize=9)
+        ax.set_title(self.title)
         return ax
 
 

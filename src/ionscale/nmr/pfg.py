@@ -408,7 +408,9 @@ def _decay_axes(ax, residuals: bool):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig = plt.figure(figsize=(5.5, 4.6), layout="constrained")
+        from ..report.style import SINGLE
+
+        fig = plt.figure(figsize=(SINGLE, 2.9), layout="constrained")
         gs = fig.add_gridspec(2, 1, height_ratios=[3, 1])
     else:
         spec = ax.get_subplotspec()

@@ -531,7 +531,7 @@ class BPPFit(Result):
         ax.set_xlabel("1000/T (K⁻¹)")
         ax.set_ylabel(f"1/{label} (s⁻¹)" if rate else f"{label} (s)")
         ax.set_title(self.title or self.method)
-        ax.legend(fontsize="small")
+        ax.legend()
         return ax
 
 

@@ -98,7 +98,7 @@ class EvolutionFit(Result):
         ax.set_ylabel("isotope fraction")
         D = self.values.get("D")
         ax.set_title(str(D) if D is not None else (self.title or self.method))
-        ax.legend(fontsize="small")
+        ax.legend()
         return ax
 
 

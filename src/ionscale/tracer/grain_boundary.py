@@ -453,8 +453,8 @@ class BoundaryResult(Result):
         ax.set_xlabel("distance along the line (µm)")
         ax.set_ylabel("isotope fraction C")
         key = "D_gb" if "D_gb" in self.values else "D_gb_over_delta"
-        ax.set_title(str(self.values[key]), fontsize="medium")
-        ax.legend(fontsize="small", frameon=False)
+        ax.set_title(str(self.values[key]))
+        ax.legend(frameon=False)
         return ax
 
 
@@ -810,9 +810,9 @@ class BoundaryBatch(Result):
             ax.set_yscale("log")
         ax.set_xlabel("boundary")
         ax.set_ylabel(f"{SYMBOLS[key]} ({label})")
-        ax.legend(fontsize="small", frameon=False)
+        ax.legend(frameon=False)
         if self.title:
-            ax.set_title(self.title, fontsize="medium")
+            ax.set_title(self.title)
         return ax
 
 

@@ -525,15 +525,15 @@ class ProfileFit(Result):
                 label=f"{self.model_name} fit: {d}")
         ax.set_xlabel("x (µm)")
         ax.set_ylabel("isotope fraction C'")
-        ax.legend(fontsize="small", frameon=False)
+        ax.legend(frameon=False)
         if self.title:
-            ax.set_title(self.title, fontsize="medium")
+            ax.set_title(self.title)
         if residuals:
             inset = ax.inset_axes([0.55, 0.45, 0.42, 0.25])
             inset.axhline(0.0, color="0.5", lw=0.6)
             inset.plot(self.x[used] * um, self.residuals, ".", ms=2, color="C0")
-            inset.set_title("residuals", fontsize="x-small")
-            inset.tick_params(labelsize="x-small")
+            inset.set_title("residuals", fontsize="small")
+            inset.tick_params(labelsize="small")
         return ax
 
 
@@ -848,6 +848,13 @@ def _fixed_choice(defaults: Mapping[str, Any]) -> tuple[Diagnostic, ...]:
         "background= (--source / --background), a value or 'fit'", fields=tuple(chosen)),)
 
 
+def _time_text(t: float) -> str:
+    """An anneal time as the field writes it (``110 h``, ``94 min``), for titles."""
+    from ..report.display import quantity_text
+
+    return quantity_text(float(t), "s")
+
+
 def fit_profile(
     profile: Profile,
     *,
@@ -1138,7 +1145,7 @@ def fit_profile(
         values=values,
         provenance=Provenance.build(f"tracer.profile.{spec.name}", files, parameters),
         fit=fit,
-        title=f"{spec.title}, t = {t:g} s"
+        title=f"{spec.title}, t = {_time_text(t)}"
         + (" from the far face" if far_face_at is not None else "")
         + (f" ({os.path.basename(profile.source)})" if profile.source else ""),
         diagnostics=diagnostics,

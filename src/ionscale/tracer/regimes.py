@@ -134,7 +134,7 @@ class RegimeInfo(Result):
                 ha="center")
         ax.set_xlabel("grain size / √(D t)")
         ax.set_ylabel("α = sδ / (2√(D t))")
-        ax.legend(fontsize="small", frameon=False)
+        ax.legend(frameon=False)
         return ax
 
 
@@ -297,7 +297,7 @@ class LeClaireResult(Result):
                 label=str(self.values["triple_product"]))
         ax.set_xlabel("y^(6/5) (µm^(6/5))")
         ax.set_ylabel("ln C")
-        ax.legend(fontsize="small", frameon=False)
+        ax.legend(frameon=False)
         return ax
 
 

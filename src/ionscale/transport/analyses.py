@@ -109,7 +109,7 @@ class SeriesModelResult(Result):
         ax.set_yscale("log")
         ax.set_xlabel("T (°C)")
         ax.set_ylabel("D*_eff (cm² s⁻¹)")
-        ax.legend(fontsize=8)
+        ax.legend()
         ax.set_title("series (brick) model vs measurement")
         return ax
 
@@ -181,8 +181,8 @@ class HavenResult(Result):
         ax = new_axes(ax)
         self.tracer_fit.plot(ax=ax, label="(l/δ)·D*_gb (tracer)")
         self.sigma_fit.plot(ax=ax, label="(l/δ)·D_σ,gb (conductivity)", celsius_axis=False)
-        ax.set_title(f"grain boundaries: {self['H_R']}", fontsize=9)
-        ax.legend(fontsize=8)
+        ax.set_title(f"grain boundaries: {self['H_R']}")
+        ax.legend()
         return ax
 
 

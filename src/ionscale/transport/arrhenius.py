@@ -221,7 +221,7 @@ class TemperatureFit(Result):
         ax.set_ylabel(ylabel)
         if celsius_axis:
             _add_celsius_axis(ax)
-        ax.legend(fontsize="small")
+        ax.legend()
         return ax
 
 
@@ -693,10 +693,10 @@ class ModelComparison(Result):
             if f is not None:
                 mean, _ = f.predict_log(tt)
                 ax.plot(1000.0 / tt, np.exp(mean) * factor, "--", label=name)
-        ax.legend(fontsize="small")
+        ax.legend()
         short = ("Arrhenius adequate" if self.verdict.startswith("Arrhenius")
                  else f"curvature (lowest AIC: {self.preferred})")
-        ax.set_title(short, fontsize="small")
+        ax.set_title(short)
         return ax
 
 
