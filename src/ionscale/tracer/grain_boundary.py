@@ -834,8 +834,8 @@ def segments_from(segments, unit: str = "m", *, file: str | None = None,
     ----------
     segments : path, or sequence
         A file of rows ``x0 y0 x1 y1 [y_boundary]`` (whitespace, tab or comma separated, ``#``
-        comments; ``nan`` for a boundary not given), or a sequence of such rows (``[x0, y0, x1, y1]`` or with a 5th value), or
-        of ``((x0, y0), (x1, y1))`` pairs.
+        comments; ``nan`` for a boundary not given), or a sequence of such rows
+        (``[x0, y0, x1, y1]`` or with a 5th value), or of ``((x0, y0), (x1, y1))`` pairs.
     unit : str
         Length unit of the numbers (``"m"``, ``"um"``, ``"px"`` is not accepted: physical
         coordinates only).
