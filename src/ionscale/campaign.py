@@ -105,7 +105,8 @@ class AnalysisSpec:
 _REGISTRY: dict[str, AnalysisSpec] = {}
 _BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.nmr.analyses",
                     "ionscale.transport.analyses", "ionscale.impedance.analyses",
-                    "ionscale.microstructure.analyses", "ionscale.cycling.analyses")
+                    "ionscale.microstructure.analyses", "ionscale.cycling.analyses",
+                    "ionscale.interdiffusion.analyses", "ionscale.imaging.analyses")
 
 
 def analysis(

@@ -137,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import store_cli
     from .cycling import cli as cycling_cli
+    from .imaging import cli as fibsem_cli
     from .impedance import cli as eis_cli
+    from .interdiffusion import cli as diffusion_cli
     from .microstructure import cli as micro_cli
     from .nmr import cli as nmr_cli
     from .tracer import cli as tracer_cli
@@ -150,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     eis_cli.register(sub)
     micro_cli.register(sub)
     cycling_cli.register(sub)
+    diffusion_cli.register(sub)
+    fibsem_cli.register(sub)
     return parser
 
 
