@@ -53,7 +53,7 @@ READERS = {
     "pfg-table": "ionscale.io.nmr:read_pfg_table",
     "relaxation-table": "ionscale.io.nmr:read_relaxation_table",
     "topspin-relaxation": "ionscale.io.nmr:read_topspin_relaxation",
-    "volume": "ionscale.io.volume:read_volume",
+    "volume": "benchmarks.fuzz:_read_volume",
     "campaign": "ionscale.campaign:load_campaign",
     "store": "benchmarks.fuzz:_read_store",
     "cycling": "ionscale.io.cycling:read_cycling",
@@ -64,7 +64,13 @@ READERS = {
 def _read_map(path):
     from ionscale.io.sims import read_map
 
-    return read_map(path, pixel_size=1e-6)
+    return read_map(path, pixel_size=1e-6, isotopes=["6Li"])
+
+
+def _read_volume(path):
+    from ionscale.io.volume import read_volume
+
+    return read_volume(path, voxel_size=1e-6)
 
 
 def _read_store(path):
@@ -106,17 +112,23 @@ def _generated_seeds(folder: Path) -> list[Seed]:
     try:
         import tifffile
 
-        vol = (np.random.default_rng(4).random((8, 12, 12)) > 0.5).astype(np.uint8)
+        vol = (np.random.default_rng(4).random((16, 20, 24)) > 0.5).astype(np.uint8)
         tifffile.imwrite(folder / "vol.tif", vol)
         out.append(Seed("volume", folder / "vol.tif"))
         np.save(folder / "vol.npy", vol)
         out.append(Seed("volume", folder / "vol.npy"))
     except ImportError:
         pass
-    (folder / "ct1t2.txt").write_text(
-        "Dataset : /opt/data/1\nT1 : Variable Delay\n\nPeak name  F2 [ppm]  T1 [s]\n"
-        "1  4.50 0.5\n\nMixing time [s]  Expt  Calc\n0.01 0.10 0.11\n0.1 0.55 0.54\n"
-        "1.0 0.98 0.99\n", encoding="utf-8")
+    tau = [1e-3, 1e-2, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0]
+    lines = ["Dataset : C:/Bruker/TopSpin/data/fuzz/3/pdata/1", "", "INTENSITY fit :",
+             "I[t]=I[0]+P*exp(-t/T1)", "", f"{len(tau)} points for Integral 1, Integral Region "
+             "from 4.500 to -2.500 ppm", "Results       Comp. 1", "I[0]     =    1.0000e+07",
+             "P        =   -1.8600e+07", "T1       =     0.850s", "SD       =    3.1523e-03", "",
+             "   Point      Tau           Expt           Calc        Difference"]
+    for j, t in enumerate(tau):
+        v = 1e7 * (1 - 1.86 * np.exp(-t / 0.85))
+        lines.append(f"{j + 1:7d}   {t:9.4f}s  {v:13.4e}  {v:13.4e}  {0.0:13.4e}")
+    (folder / "ct1t2.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.append(Seed("topspin-relaxation", folder / "ct1t2.txt"))
     store = folder / "results.sqlite"
     from ionscale.results import Provenance, Result, Value

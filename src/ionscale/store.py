@@ -990,6 +990,10 @@ def _guard_sqlite(method):
         except json.JSONDecodeError as exc:
             raise InputError(f"a stored record is not valid JSON ({exc.msg} at {exc.pos})",
                              file=self._where, expected="an intact ionscale database") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"a stored text is not valid UTF-8 ({exc.reason} at byte "
+                             f"{exc.start})", file=self._where,
+                             expected="an intact ionscale database") from None
 
     return wrapper
 
