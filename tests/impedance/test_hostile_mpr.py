@@ -77,3 +77,17 @@ def test_corrupted_and_truncated_mpr_files_raise_input_errors(tmp_path, name):
             raise AssertionError(f"{what}: {exc}") from None
         except Exception as exc:
             raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from None
+
+
+def test_sweep_start_beyond_any_date_is_an_input_error():
+    """From the long fuzz run: swapped records of a real .mpr put the second sweep 3e277 s after
+    the file's start (OverflowError in timedelta before)."""
+    from pathlib import Path
+
+    from ionscale.errors import InputError
+    from ionscale.io.eis import read_spectra
+
+    path = Path(__file__).parent / "data" / "fuzz_sweep_time_overflow.mpr"
+    with pytest.raises(InputError, match="beyond any date") as info:
+        read_spectra(path)
+    assert str(path) in str(info.value)

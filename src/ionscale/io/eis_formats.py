@@ -392,7 +392,12 @@ def build_spectra(
             time = time - offset
             meta["time_offset"] = offset
             if start is not None:
-                sweep_start = start + timedelta(seconds=offset)
+                try:
+                    sweep_start = start + timedelta(seconds=offset)
+                except (OverflowError, ValueError):
+                    raise InputError(f"sweep {k + 1} starts {offset:.4g} s after the file's "
+                                     "start, beyond any date", file=file, field="time",
+                                     expected="times of a real measurement") from None
         if time is not None and start is None:
             meta["time_origin"] = "start of the file"
         temp = temperature
