@@ -58,3 +58,17 @@ def test_unit_spellings_of_value_columns(tmp_path, header, quantity, factor):
     t = read_arrhenius_table(path)
     assert t.quantity == quantity
     assert t.y == pytest.approx([2.0 * factor, 3.0 * factor], rel=1e-12, abs=0)
+
+
+def test_error_overflowing_after_unit_conversion_is_an_input_error(tmp_path):
+    """Issue 10: an error of 1e308 S/cm became inf in S/m and was accepted."""
+    import pytest
+
+    from ionscale.errors import InputError
+    from ionscale.transport.io import read_arrhenius_table
+
+    path = tmp_path / "arr.txt"
+    path.write_text("T (K)\tsigma (S/cm)\tsigma_err (S/cm)\n300\t1e-4\t1e308\n350\t1e-3\t1e-5\n")
+    with pytest.raises(InputError, match="not finite") as info:
+        read_arrhenius_table(path)
+    assert "sigma_err" in str(info.value) and str(path) in str(info.value)

@@ -237,15 +237,23 @@ def read_arrhenius_table(
     if np.any(T <= 0):
         raise InputError(f"non-positive absolute temperature (min {T.min():.4g} K)", file=path,
                          field=header[t_idx], expected="T > 0 K")
-    y = data[:, 1] * v_factor
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = data[:, 1] * v_factor
+    if not np.all(np.isfinite(y)):
+        raise InputError("value is not finite (or overflows after unit conversion)", file=path,
+                         field=header[v_idx], expected=f"finite {v_kind} values")
     if np.any(y <= 0):
         raise InputError("non-positive value", file=path, field=header[v_idx],
                          expected=f"{v_kind} > 0")
     y_err = None
     if e_idx is not None:
-        y_err = data[:, 2] * e_factor
-        if e_kind == "rel":
-            y_err = y_err * y
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_err = data[:, 2] * e_factor
+            if e_kind == "rel":
+                y_err = y_err * y
+        if not np.all(np.isfinite(y_err)):
+            raise InputError("error is not finite (or overflows after unit conversion)",
+                             file=path, field=header[e_idx], expected="finite errors")
         if np.any(y_err <= 0):
             raise InputError("non-positive error", file=path, field=header[e_idx],
                              expected="errors > 0")
