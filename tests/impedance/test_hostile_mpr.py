@@ -91,3 +91,16 @@ def test_sweep_start_beyond_any_date_is_an_input_error():
     with pytest.raises(InputError, match="beyond any date") as info:
         read_spectra(path)
     assert str(path) in str(info.value)
+
+
+def test_infinite_frequency_in_a_text_export_is_an_input_error():
+    """From the long fuzz run: 'inf' as the first frequency of a PowerSuite export raised a
+    math domain error in the sweep splitter."""
+    from pathlib import Path
+
+    from ionscale.errors import InputError
+    from ionscale.io.eis import read_spectra
+
+    path = Path(__file__).parent / "data" / "fuzz_infinite_frequency_powersuite.txt"
+    with pytest.raises(InputError, match="not a finite number"):
+        read_spectra(path)

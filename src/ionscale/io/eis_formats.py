@@ -256,8 +256,8 @@ def _split_resets(f: np.ndarray) -> list[tuple[int, int]]:
         if i - s0 < 3:
             continue
         a, b, c = f[s0], f[s0 + 1], f[i - 1]
-        if not (a > 0 and b > 0 and c > 0 and f[i] > 0) or a == b:
-            continue
+        if not all(0 < v < math.inf for v in (a, b, c, f[i])) or a == b:
+            continue  # non-finite frequencies are reported by the column checks
         direction = math.copysign(1.0, b - a)
         step = f[i] - c
         if step != 0 and math.copysign(1.0, step) != direction and \
