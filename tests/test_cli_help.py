@@ -69,3 +69,10 @@ def test_segments_one_format_everywhere(tmp_path):
 
     with pytest.raises(InputError, match=r"segments\[0\]"):
         segments_from([[1, 2, 3]], "um")
+
+
+def test_run_help_describes_the_campaign_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    assert "[[samples.analyses]]" in out and "ionscale methods" in out and "units required" in out

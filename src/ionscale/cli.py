@@ -90,6 +90,38 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+_RUN_DESCRIPTION = """\
+Run every analysis of a campaign file into its results database and write the HTML report.
+Unchanged analyses (same files, conditions, parameters, ionscale version) are skipped.
+
+A campaign is a TOML file; paths are relative to it:
+
+  [campaign]
+  name = "LLTO tracer study"
+  database = "results.sqlite"          # default
+  report = "report.html"               # default; never the database, campaign or an input
+
+  [[samples]]
+  name = "LLTO-A"
+
+  [[samples.measurements]]
+  name = "line-22C"
+  technique = "sims-line"              # what the files are (see `ionscale methods`)
+  files = ["line.txt"]
+  conditions = { temperature = "22 degC", time = "110 h" }   # units required
+
+  [[samples.analyses]]
+  method = "tracer.profile"            # `ionscale methods` lists them and their parameters
+  measurements = ["line-22C"]
+  parameters = { model = "erfc", source = "fit", background = "fit" }
+  label = "erfc fit"                   # optional; default "<method> [<measurements>]"
+
+Unknown keys, techniques or parameters are errors that name the file and the nearest valid
+key. `ionscale methods METHOD` shows one analysis with its parameters, units and defaults.
+Exit status: 0 all ok or warnings, 1 an analysis failed, 2 bad input.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ionscale",
@@ -99,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("run", help="run every analysis of a campaign file and write the report")
+    p = sub.add_parser("run", help="run every analysis of a campaign file and write the report",
+                       description=_RUN_DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("campaign", help="campaign TOML file")
     p.add_argument("--force", action="store_true", help="re-run unchanged analyses too")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
