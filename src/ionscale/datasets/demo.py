@@ -27,6 +27,7 @@ import numpy as np
 from ..io.atomic import write_text_atomic
 from ..units import BOLTZMANN, ELEMENTARY_CHARGE
 from .demo_eis import write_eis_demo
+from .demo_interdiffusion import write_interdiffusion_demo
 from .demo_micro import write_micro_demo
 from .synthetic import (
     LLTO,
@@ -181,6 +182,7 @@ parameters = {{ model = "aniso" }}
     eis_samples = write_eis_demo(data, rng)
     micro_samples = write_micro_demo(data, rng)
     cycling_samples = write_cycling_demo(data, rng)
+    diffusion_samples = write_interdiffusion_demo(data, rng)
     seg_text = ",\n  ".join(str(s) for s in segments)
     campaign = f"""# ionscale demo campaign: a synthetic LLTO polycrystal (seed 000) and a real 18O profile.
 # Paths are relative to this file. Run with:  ionscale run {out.name}/campaign.toml
@@ -329,7 +331,7 @@ method = "tracer.profile"
 label = "Crank surface-exchange fit (D*, k*)"
 measurements = ["depth-profile"]
 parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584", source = 1.0, background = 0.0 }}
-{eis_samples}{micro_samples}{cycling_samples}"""
+{eis_samples}{micro_samples}{cycling_samples}{diffusion_samples}"""
     path = out / "campaign.toml"
     write_text_atomic(path, campaign)
     return path
