@@ -19,6 +19,7 @@ def write_interdiffusion_demo(data: Path, rng: np.random.Generator) -> str:
     folder = data / "interdiffusion"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(BUNDLED / "pydiffusion-TiZr_exp.csv", folder / "TiZr_1000C_100h.csv")
+    shutil.copy(BUNDLED / "pydiffusion-NiMo_exp.csv", folder / "NiMo_1100C_1000h.csv")
     couple = nmc_llzo_couple(seed=int(rng.integers(1 << 31)))
     write_couple(folder / "nmc_llzo_depth.csv", couple)
     tr = couple.truth
@@ -51,6 +52,22 @@ method = "interdiffusion.fit"
 label = "Forward-simulation fit of D̃(X)"
 measurements = ["TiZr-1000C"]
 parameters = {{ ends = [0, 1], at = [0.5], knots = 5 }}
+
+[[samples]]
+name = "Ni-Mo couple (real data, pyDiffusion)"
+description = "Ni|Mo couple, 1000 h at 1100 °C, three phases (pyDiffusion's example, MIT)."
+
+[[samples.measurements]]
+name = "NiMo-1100C"
+technique = "diffusion-profile"
+files = ["data/interdiffusion/NiMo_1100C_1000h.csv"]
+conditions = {{ temperature = "1100 degC", time = "1000 h" }}
+
+[[samples.analyses]]
+method = "interdiffusion.fit"
+label = "Forward-simulation fit of D̃(X), three phases"
+measurements = ["NiMo-1100C"]
+parameters = {{ ends = [0, 1], knots = 5 }}
 
 [[samples]]
 name = "NMC | LLZO interface (synthetic SIMS depth profile)"
