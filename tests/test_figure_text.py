@@ -211,3 +211,25 @@ def test_checker_finds_overlaps_and_clipping():
     plt.close(fig)
     assert any(p.startswith("overlap") for p in problems)
     assert any(p.startswith("clipped") for p in problems)
+
+
+def test_log_axis_spanning_less_than_a_decade_keeps_labels_apart():
+    """A short log axis labels every minor tick; publishing blanks those that would overlap
+    and keeps at least two labels to read the scale from."""
+    from ionscale.report.style import publish, style
+
+    with style():
+        fig, ax = plt.subplots(figsize=(3.35, 0.5))
+        ax.plot([0, 1], [2.2e-13, 5.5e-13])
+        ax.set_yscale("log")
+        fig.set_dpi(100)
+        fig.canvas.draw()
+        before = text_problems(fig)
+        publish(fig)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]
+        after = text_problems(fig)
+        plt.close(fig)
+    assert before, "the case must overlap without the fix"
+    assert after == []
+    assert len(labels) >= 2

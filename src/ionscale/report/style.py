@@ -10,6 +10,8 @@ Every figure the report shows (and :func:`ionscale.campaign.figure_png` stores) 
 * moves a legend that covers data to a free corner of its axes, or outside it (below a
   single-column figure, to the right of a panel otherwise);
 * keeps every text at 6 pt or more;
+* blanks minor tick labels that would overlap another tick label (a log axis spanning less
+  than a decade labels every minor tick, too tight at a column's width);
 
 and returns the figure as PNG (300 dpi) and SVG bytes. A technique's ``plot()`` can draw at the
 right size from the start with :func:`new_axes` / :func:`new_figure`.
@@ -333,6 +335,56 @@ def _anchored_to_axes(leg, ax) -> bool:
     return all(abs(getattr(anchor, k) - getattr(b, k)) < 0.5 for k in ("x0", "y0", "x1", "y1"))
 
 
+def _blanking_formatter(inner, hidden: list[float]):
+    """A tick formatter that labels as ``inner`` does, except the tick values ``hidden``."""
+    from matplotlib.ticker import Formatter
+
+    hidden_values = np.asarray(hidden, float)
+
+    def is_hidden(x: float) -> bool:
+        return bool(np.any(np.isclose(hidden_values, x, rtol=1e-9, atol=0.0)))
+
+    class BlankingFormatter(Formatter):
+        def set_axis(self, axis) -> None:
+            self.axis = axis
+            inner.set_axis(axis)
+
+        def format_ticks(self, values):
+            labels = inner.format_ticks(values)
+            return ["" if is_hidden(v) else lab for v, lab in zip(values, labels, strict=True)]
+
+        def __call__(self, x, pos=None):
+            return "" if is_hidden(x) else inner(x, pos)
+
+    return BlankingFormatter()
+
+
+def _thin_tick_labels(fig, renderer, pad: float = 1.0) -> bool:
+    """Blank the minor tick labels that overlap a major one or a minor one kept before it;
+    True when any was blanked."""
+    changed = False
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            kept = [t.get_window_extent(renderer).padded(pad)
+                    for t in axis.get_majorticklabels()
+                    if t.get_visible() and t.get_text().strip()]
+            hidden = []
+            for tick in axis.get_minor_ticks():
+                label = tick.label1
+                if not (label.get_visible() and label.get_text().strip()):
+                    continue
+                box = label.get_window_extent(renderer).padded(pad)
+                if any(box.overlaps(k) for k in kept):
+                    hidden.append(tick.get_loc())
+                else:
+                    kept.append(box)
+            if hidden:
+                axis.set_minor_formatter(_blanking_formatter(axis.get_minor_formatter(),
+                                                             hidden))
+                changed = True
+    return changed
+
+
 def publish(fig) -> Any:
     """Set ``fig`` to a journal width and fix what would print badly (see the module notes);
     returns the figure."""
@@ -351,6 +403,9 @@ def publish(fig) -> Any:
     _wrap_titles(fig, renderer)
     renderer = _renderer(fig)
     _wrap_titles(fig, renderer)  # a second pass after the layout made room for the wraps
+    for _ in range(3):  # the layout shrinks the axes a little after each change
+        if not _thin_tick_labels(fig, _renderer(fig)):
+            break
     return fig
 
 
