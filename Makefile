@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BENCH_VENV := .venv-bench
 BENCH_BIN := $(BENCH_VENV)/bin
 
-.PHONY: demo test bench bench-reference fuzz lint clean
+.PHONY: demo test test-slow bench bench-reference fuzz lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/python -m pytest
+
+# The long physics checks (kMC correlation factors, calibration over replicas, ...).
+test-slow: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m slow
 
 # The long fuzz run of every reader (issue 10): mutated copies of ../shared/data and of a demo.
 fuzz: $(VENV)/.installed-test

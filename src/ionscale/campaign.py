@@ -106,7 +106,8 @@ _REGISTRY: dict[str, AnalysisSpec] = {}
 _BUILTIN_MODULES = ("ionscale.tracer.analyses", "ionscale.nmr.analyses",
                     "ionscale.transport.analyses", "ionscale.impedance.analyses",
                     "ionscale.microstructure.analyses", "ionscale.cycling.analyses",
-                    "ionscale.interdiffusion.analyses", "ionscale.imaging.analyses")
+                    "ionscale.interdiffusion.analyses", "ionscale.imaging.analyses",
+                    "ionscale.kmc.analyses")
 
 
 def analysis(

@@ -174,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .imaging import cli as fibsem_cli
     from .impedance import cli as eis_cli
     from .interdiffusion import cli as diffusion_cli
+    from .kmc import cli as kmc_cli
     from .microstructure import cli as micro_cli
     from .nmr import cli as nmr_cli
     from .tracer import cli as tracer_cli
@@ -188,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     cycling_cli.register(sub)
     diffusion_cli.register(sub)
     fibsem_cli.register(sub)
+    kmc_cli.register(sub)
     return parser
 
 
