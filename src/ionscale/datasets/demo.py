@@ -28,6 +28,7 @@ from ..io.atomic import write_text_atomic
 from ..units import BOLTZMANN, ELEMENTARY_CHARGE
 from .demo_eis import write_eis_demo
 from .demo_interdiffusion import write_interdiffusion_demo
+from .demo_kmc import write_kmc_demo
 from .demo_micro import write_micro_demo
 from .synthetic import (
     LLTO,
@@ -43,6 +44,7 @@ from .synthetic import (
     write_relaxation_table,
 )
 from .synthetic_cycling import write_cycling_demo
+from .synthetic_fibsem import write_fibsem_demo
 
 DATA_DIR = Path(__file__).parent / "data"
 REAL_18O = DATA_DIR / "bayesecr-18O-pH2O-dependent-1.txt"
@@ -183,6 +185,8 @@ parameters = {{ model = "aniso" }}
     micro_samples = write_micro_demo(data, rng)
     cycling_samples = write_cycling_demo(data, rng)
     diffusion_samples = write_interdiffusion_demo(data, rng)
+    fibsem_samples = write_fibsem_demo(data, rng)
+    kmc_samples = write_kmc_demo(data, rng)
     seg_text = ",\n  ".join(str(s) for s in segments)
     campaign = f"""# ionscale demo campaign: a synthetic LLTO polycrystal (seed 000) and a real 18O profile.
 # Paths are relative to this file. Run with:  ionscale run {out.name}/campaign.toml
@@ -331,7 +335,7 @@ method = "tracer.profile"
 label = "Crank surface-exchange fit (D*, k*)"
 measurements = ["depth-profile"]
 parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584", source = 1.0, background = 0.0 }}
-{eis_samples}{micro_samples}{cycling_samples}{diffusion_samples}"""
+{eis_samples}{micro_samples}{cycling_samples}{diffusion_samples}{fibsem_samples}{kmc_samples}"""
     path = out / "campaign.toml"
     write_text_atomic(path, campaign)
     return path

@@ -334,7 +334,7 @@ high = {B = 0.95}
 
 [run]
 profile_times = ["20 ns", "40 ns", "80 ns"]
-blocks = 24
+blocks = 64
 lags = 4
 track = 2000
 seed = 1

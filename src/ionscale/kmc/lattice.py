@@ -32,6 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import InputError
+from ..units import parse_quantity
 
 __all__ = ["BUILTIN_LATTICES", "Lattice", "builtin_lattice"]
 
@@ -527,9 +528,10 @@ def builtin_lattice(
         A key of :data:`BUILTIN_LATTICES`.
     shape : int or sequence of int
         Conventional cells per axis (one number: the same on every axis).
-    a : float
-        Lattice parameter, m (conventional cube edge for sc/bcc/fcc/diamond; Bravais lattice
-        parameter for square, triangular, honeycomb; site spacing of a chain).
+    a : float or str
+        Lattice parameter, m, or a string with its unit (``"3 angstrom"``): the conventional
+        cube edge for sc/bcc/fcc/diamond, the Bravais lattice parameter for square,
+        triangular, honeycomb, the site spacing of a chain.
     boundary : str or sequence of str
         ``"periodic"`` or ``"closed"``, for all axes or one per axis.
 
@@ -548,6 +550,7 @@ def builtin_lattice(
     if key not in BUILTIN_LATTICES:
         raise InputError(f"unknown lattice {name!r}", field="lattice",
                          expected=f"one of {sorted(BUILTIN_LATTICES)}")
+    a = parse_quantity(a, "m", field="a")
     if not (np.isfinite(a) and a > 0):
         raise InputError(f"lattice parameter {a!r}", field="a", expected="a length > 0 (m)")
     cell, basis = _cell_and_basis(key, float(a))
