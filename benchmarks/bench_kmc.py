@@ -14,9 +14,10 @@ kernel). Interactions: ε(Li-Li) = 20 meV between nearest neighbours, so each ho
 ``E_KRA + ΔE/2`` and the rates of the neighbours' events are recomputed after it.
 
 Goals (issue 13), one core: ≥ 2e6 events/s at ≤ 10⁴ sites, ≥ 1e6 at 10⁶ sites, ≥ 3e5 with
-interactions. The reference, kmcos, is built with f2py from a model description at install
-time: it does not build in the benchmark environment (no Fortran compiler and no prebuilt
-wheel on the package index reachable here), so no side-by-side figure is given; lattice_mc
+interactions. The reference, kmcos (GPL), installs from the package index (1.1.0, pure Python)
+but runs a model only after exporting it to Fortran and compiling that with f2py and gfortran:
+the side-by-side run needs a kmcos model description of these lattices that has not been
+written yet, so no kmcos figure is given (its authors quote 10⁵-10⁶ events/s); lattice_mc
 (pure Python, 22 jumps/s at 8,000 sites by its authors' figure) is not worth a run.
 """
 
