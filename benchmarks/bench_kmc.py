@@ -17,7 +17,7 @@ Goals (issue 13), one core: ≥ 2e6 events/s at ≤ 10⁴ sites, ≥ 1e6 at 10�
 interactions. The reference, kmcos (GPL), installs from the package index (1.1.0, pure Python)
 but runs a model only after exporting it to Fortran and compiling that with f2py and gfortran:
 the side-by-side run needs a kmcos model description of these lattices that has not been
-written yet, so no kmcos figure is given (its authors quote 10⁵-10⁶ events/s); lattice_mc
+written yet, so no kmcos figure is given; lattice_mc
 (pure Python, 22 jumps/s at 8,000 sites by its authors' figure) is not worth a run.
 """
 
