@@ -18,6 +18,7 @@ gives per-temperature results for :func:`ionscale.transport.fit_arrhenius`.
   flickering events);
 * :mod:`~ionscale.kmc.analysis`: transport coefficients, single-vacancy correlation factors,
   temperature series;
+* :mod:`~ionscale.kmc.cif`: mobile-ion sublattices from CIF files;
 * :mod:`~ionscale.kmc.io`: model TOML files (``ionscale kmc run model.toml``), demo model.
 
 Units: SI inside (m, s, J, K); energies and rates may be typed with units (``"0.3 eV"``).
@@ -35,14 +36,9 @@ _EXPORTS = {
                   "lattice_gas_correlation_factor", "run"],
     ".couple": ["ab_couple", "ab_couple_profiles"],
     ".io": ["demo_model_toml", "read_model", "write_demo_model"],
+    ".cif": ["CifSites", "lattice_from_cif", "read_cif_sites"],
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
-__all__ = [
-    "BUILTIN_LATTICES", "ConcentrationProfiles", "Couple", "Exchange", "KMCResult", "KMCSeries",
-    "Lattice", "MSDFit", "Model", "Reservoir", "SINGLE_VACANCY_F", "Simulation", "Species",
-    "ab_couple", "ab_couple_profiles", "analyse", "arrhenius_series", "builtin_lattice",
-    "correlation_factor", "demo_model_toml", "estimate_memory", "fit_msd",
-    "lattice_gas_correlation_factor", "read_model", "run", "simulate", "write_demo_model",
-]
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)

@@ -6,12 +6,14 @@ except for energies, which must carry their unit so that J and eV cannot be conf
     temperature = "600 K"                  # required
 
     [lattice]
-    type = "fcc"        # chain, square, triangular, honeycomb, sc, bcc, fcc, diamond, custom
+    type = "fcc"        # chain, square, triangular, honeycomb, sc, bcc, fcc, diamond, cif, custom
     a = "4.0 angstrom"  # lattice parameter (conventional cell)
     shape = [8, 8, 8]   # cells per axis (or one number)
     boundary = "periodic"            # or one per axis: ["closed", "periodic", "periodic"]
     # custom lattices: cell = [[1, 0], [0, 1]] (in units of a), basis = [[0, 0]] (fractional),
     # sublattices = ["Li"], shells = 1, cutoff = "3 angstrom", jumps = [[1, 0], ...] (units of a)
+    # CIF lattices: file = "Li7La3Zr2O12.cif" (relative to this file), elements = ["Li"]: the
+    # sites of these elements, one sublattice per CIF site label (a is not used)
 
     [[species]]                          # one table per species (required)
     name = "Li"
@@ -69,7 +71,7 @@ __all__ = ["RUN_KEYS", "demo_model_toml", "read_model", "write_demo_model"]
 _TOP = ("temperature", "lattice", "species", "interactions", "exchanges", "reservoir", "initial",
         "run", "title", "description")
 _LATTICE = ("type", "a", "shape", "boundary", "cell", "basis", "sublattices", "shells", "cutoff",
-            "jumps", "jump_types", "name")
+            "jumps", "jump_types", "name", "file", "elements")
 _SPECIES = ("name", "fraction", "count", "nu", "Ea", "site_energy", "sublattices")
 _EXCHANGE = ("species", "nu", "Ea")
 _RESERVOIR = ("axis", "low", "high", "rate")

@@ -550,9 +550,11 @@ def lattice_from_spec(spec: Mapping[str, Any], *, file=None) -> Lattice:
     boundary = spec.get("boundary", "periodic")
     if kind in BUILTIN_LATTICES:
         return builtin_lattice(kind, shape, a, boundary=boundary)
+    if kind == "cif":
+        return _cif_lattice(spec, shape, boundary, file)
     if kind != "custom":
         raise InputError(f"unknown lattice type {kind!r}", file=file, field="lattice.type",
-                         expected=f"one of {sorted(BUILTIN_LATTICES)} or 'custom'")
+                         expected=f"one of {sorted(BUILTIN_LATTICES)}, 'cif' or 'custom'")
     if "cell" not in spec or "basis" not in spec:
         raise InputError("a custom lattice needs 'cell' and 'basis'", file=file,
                          field="lattice", expected="cell (in units of a) and basis (fractional)")
@@ -571,6 +573,26 @@ def lattice_from_spec(spec: Mapping[str, Any], *, file=None) -> Lattice:
                              boundary=boundary, shells=int(spec.get("shells", 1)),
                              cutoff=cutoff, jumps=jumps, jump_types=types,
                              name=str(spec.get("name", "custom")))
+
+
+def _cif_lattice(spec: Mapping[str, Any], shape, boundary, file) -> Lattice:
+    """``type = "cif"``: ``file`` (relative to the model file), ``elements``, ``shells`` or
+    ``cutoff``."""
+    from pathlib import Path
+
+    from .cif import lattice_from_cif
+
+    if "file" not in spec:
+        raise InputError("a CIF lattice needs its file", file=file, field="lattice.file",
+                         expected="the path of a CIF, relative to the model file")
+    cif = Path(str(spec["file"]))
+    if not cif.is_absolute() and file is not None:
+        cif = Path(file).parent / cif
+    cutoff = spec.get("cutoff")
+    if isinstance(cutoff, str):
+        cutoff = parse_quantity(cutoff, "m", field="lattice.cutoff", file=file)
+    return lattice_from_cif(cif, spec.get("elements", "Li"), shape, boundary=boundary,
+                            shells=int(spec.get("shells", 1)), cutoff=cutoff)
 
 
 def seq(value) -> Sequence:
