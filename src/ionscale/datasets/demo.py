@@ -43,6 +43,7 @@ from .synthetic import (
     write_profile,
     write_relaxation_table,
 )
+from .synthetic_correlative import write_correlative_demo
 from .synthetic_cycling import write_cycling_demo
 from .synthetic_fibsem import write_fibsem_demo
 
@@ -187,6 +188,7 @@ parameters = {{ model = "aniso" }}
     diffusion_samples = write_interdiffusion_demo(data, rng)
     fibsem_samples = write_fibsem_demo(data, rng)
     kmc_samples = write_kmc_demo(data, rng)
+    correlative_samples = write_correlative_demo(data, rng)
     seg_text = ",\n  ".join(str(s) for s in segments)
     campaign = f"""# ionscale demo campaign: a synthetic LLTO polycrystal (seed 000) and a real 18O profile.
 # Paths are relative to this file. Run with:  ionscale run {out.name}/campaign.toml
@@ -335,7 +337,7 @@ method = "tracer.profile"
 label = "Crank surface-exchange fit (D*, k*)"
 measurements = ["depth-profile"]
 parameters = {{ model = "exchange", x_unit = "cm", rows = "0:584", source = 1.0, background = 0.0 }}
-{eis_samples}{micro_samples}{cycling_samples}{diffusion_samples}{fibsem_samples}{kmc_samples}"""
+{eis_samples}{micro_samples}{cycling_samples}{diffusion_samples}{fibsem_samples}{kmc_samples}{correlative_samples}"""
     path = out / "campaign.toml"
     write_text_atomic(path, campaign)
     return path

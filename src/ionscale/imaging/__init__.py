@@ -14,6 +14,17 @@ map fusion): from raw slices to a labelled :class:`~ionscale.microstructure.volu
 * :mod:`~ionscale.imaging.segmentation`: training from sparse labels and chunked prediction;
 * :mod:`~ionscale.imaging.pipeline`: everything in one call.
 
+Correlative EDS + SIMS (seed 003):
+
+* :mod:`~ionscale.imaging.maps`: element/isotope maps (an :class:`Image` per slice),
+  :class:`MapSeries`, normalisation, the isotope-fraction channel;
+* :mod:`~ionscale.imaging.eds`: EDS readers (TIFF, text, multi-channel TIFF, ``.h5oina``,
+  ``.bcf`` through the optional RosettaSciIO) and SIMS maps through :mod:`ionscale.io.sims`;
+* :mod:`~ionscale.imaging.resample`: Lanczos and counts-conserving area resampling;
+* :mod:`~ionscale.imaging.fusion`: map registration on partial overlap, fusion into a volume;
+* :mod:`~ionscale.imaging.correlate`: covariance, Pearson r, product map, histograms, profiles;
+* :mod:`~ionscale.imaging.phases`: phase identification and per-phase chemistry.
+
 This package imports :mod:`ionscale.microstructure.volume` (the Volume data object its output
 is) and nothing else of another technique.
 """
@@ -45,6 +56,15 @@ _EXPORTS = {
     ".forest": ["RandomForest"],
     ".segmentation": ["SegmentationResult", "Segmenter", "segment_stack", "train_segmenter"],
     ".pipeline": ["PreprocessResult", "estimate_shear", "fibsem_pipeline", "preprocess_stack"],
+    ".maps": ["MapSeries", "add_isotope_fraction", "element_of", "make_map", "normalise",
+              "normalise_array"],
+    ".eds": ["read_bcf", "read_eds_map", "read_h5oina", "read_sims_map"],
+    ".resample": ["Grid", "coverage", "resample"],
+    ".correlate": ["ChannelCorrelation", "correlate_channels", "correlation_histogram",
+                   "line_profile", "product_map"],
+    ".fusion": ["FusionResult", "MapRegistration", "fuse_slices", "register_maps",
+                "structural_image"],
+    ".phases": ["PhaseChemistry", "identify_phases", "phase_chemistry"],
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

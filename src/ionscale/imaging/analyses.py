@@ -1,5 +1,7 @@
 """Campaign analyses of FIB-SEM stacks (measurement techniques ``fibsem`` and
-``fibsem-labels``).
+``fibsem-labels``) and of correlative EDS + SIMS serial sections (``eds-maps`` and
+``sims-maps``: ``correlative.fuse``, ``correlative.phases``, ``correlative.stats``, described
+with their code below).
 
 =================  ==============================  ==============================================
 method             measurements                    what it does
@@ -150,3 +152,178 @@ def segment_analysis(ctx: AnalysisContext):
             k: v for k, v in pre.values.items() if k not in seg.values}},
             diagnostics=(*seg.diagnostics, *pre.diagnostics))
     return seg
+
+
+# ====================================================================== correlative EDS + SIMS
+# Measurement techniques ``eds-maps`` (one EDS file per slice, in milling order: a multi-channel
+# TIFF, an .h5oina, or a text matrix with one element) and ``sims-maps`` (one SIMS file per
+# slice: a multi-channel TIFF or text blocks with the isotopes in order).
+#
+# ======================  ====================================================================
+# method                  what it does
+# ======================  ====================================================================
+# ``correlative.fuse``    align the EDS slices, register each SIMS map on its EDS map, fuse on
+#                         the EDS grid (counts conserved); writes the fused stack (``output``)
+# ``correlative.phases``  the same fusion, then phases from marker elements (or k-means):
+#                         fractions, contact areas, per-phase 6Li fraction ± error; writes the
+#                         labelled volume (``output``) for the ``micro.*`` analyses
+# ``correlative.stats``   the same fusion, then covariance and Pearson r of a channel pair
+#                         (normalised), with the correlation histogram
+# ======================  ====================================================================
+
+_FUSE = {
+    "eds_elements": Param(None, None, "EDS channel names in file order, e.g. ['Zr', 'Co']"),
+    "sims_isotopes": Param(None, ["6Li", "7Li"], "SIMS channel names in file order"),
+    "eds_pixel_size": Param("m", None, "EDS pixel size (default: from the files)"),
+    "sims_pixel_size": Param("m", None, "SIMS pixel size, e.g. '72 nm' (required)"),
+    "slice_thickness": Param("m", None, "milled slice thickness, e.g. '60 nm' (required)"),
+    "eds_origin": Param("m", None, "nominal corner [y, x] of the EDS maps"),
+    "sims_origin": Param("m", None, "nominal corner [y, x] of the SIMS maps"),
+    "eds_channels": Param(None, None, "EDS channels registered (default: all)"),
+    "sims_channels": Param(None, None, "SIMS channels registered (default: all)"),
+    "tracer": Param(None, "6Li", "tracer isotope of the fraction channel"),
+    "other": Param(None, "7Li", "other isotope of the fraction channel"),
+    "method": Param(None, "ncc", "registration measure", ("ncc", "mi")),
+    "min_overlap": Param(None, 0.2, "smallest overlap, fraction of the smaller map"),
+    "min_ncc": Param(None, 0.3, "smallest peak NCC accepted"),
+    "rotation": Param(None, False, "also estimate rotation and scale"),
+    "align_slices": Param(None, True, "align the EDS slices on one another"),
+}
+
+
+def _origin(ctx: AnalysisContext, key: str):
+    v = ctx.parameters.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise ctx.error(f"{key} = {v!r}", f"parameters.{key}", "[y, x], e.g. ['20 um', '4 um']")
+    return (float(v[0]), float(v[1]))
+
+
+_FUSION_CACHE: dict = {}
+
+
+def _fusion(ctx: AnalysisContext):
+    """The fusion of this analysis' maps; the analyses of one sample share it within a
+    process (keyed by the files' paths, sizes and modification times and the parameters)."""
+    import json
+    import os
+
+    from ..results import json_safe
+
+    em, sm = ctx.measurement("eds-maps"), ctx.measurement("sims-maps")
+    key = json.dumps([[str(f), os.stat(f).st_size, os.stat(f).st_mtime_ns]
+                      for f in (*em.files, *sm.files)] +
+                     [json_safe({k: ctx.parameters.get(k) for k in _FUSE})], sort_keys=True)
+    if key not in _FUSION_CACHE:
+        _FUSION_CACHE.clear()
+        _FUSION_CACHE[key] = _fuse_maps(ctx)
+    return _FUSION_CACHE[key]
+
+
+def _fuse_maps(ctx: AnalysisContext):
+    from .eds import read_eds_map, read_sims_map
+    from .fusion import fuse_slices
+    from .maps import MapSeries
+
+    p = ctx.parameters
+    if p["slice_thickness"] is None:
+        raise ctx.error("no slice thickness", "parameters.slice_thickness", "e.g. '60 nm'")
+    if p["sims_pixel_size"] is None:
+        raise ctx.error("no SIMS pixel size", "parameters.sims_pixel_size", "e.g. '72 nm'")
+    em, sm = ctx.measurement("eds-maps"), ctx.measurement("sims-maps")
+    if len(em.files) != len(sm.files):
+        raise ctx.error(f"{len(em.files)} EDS files and {len(sm.files)} SIMS files",
+                        "measurements", "one EDS and one SIMS file per slice")
+    eo, so = _origin(ctx, "eds_origin"), _origin(ctx, "sims_origin")
+    elements = p["eds_elements"]
+    eds = [read_eds_map(f, elements=None if elements is None else list(elements),
+                        pixel_size=p["eds_pixel_size"], origin=eo, index=k)
+           for k, f in enumerate(em.files)]
+    sims = [read_sims_map(f, isotopes=list(p["sims_isotopes"]),
+                          pixel_size=p["sims_pixel_size"], origin=so or (0.0, 0.0), index=k)
+            for k, f in enumerate(sm.files)]
+    dz = p["slice_thickness"]
+    tracer = p["tracer"] if p["tracer"] in p["sims_isotopes"] else None
+    return fuse_slices(MapSeries(tuple(eds), dz, "EDS"), MapSeries(tuple(sims), dz, "SIMS"),
+                       eds_channels=p["eds_channels"], sims_channels=p["sims_channels"],
+                       tracer=tracer, other=p["other"], align_slices=bool(p["align_slices"]),
+                       method=p["method"], min_overlap=float(p["min_overlap"]),
+                       min_ncc=float(p["min_ncc"]), rotation=bool(p["rotation"]))
+
+
+@analysis("correlative.fuse", techniques=("eds-maps", "sims-maps"),
+          parameters={**_FUSE, "output": Param(None, None, "fused stack file (TIFF), relative "
+                                                          "to the campaign file")})
+def fuse_analysis(ctx: AnalysisContext):
+    """EDS and SIMS maps of serial sections fused into one volume of counts."""
+    fused = _fusion(ctx)
+    if ctx.parameters.get("output") and fused.stack is not None:
+        from .readers import write_stack
+
+        write_stack(fused.stack, _output(ctx, ".tif"), overwrite=True)
+    return fused
+
+
+@analysis("correlative.phases", techniques=("eds-maps", "sims-maps"),
+          parameters={**_FUSE,
+                      "rules": Param(None, None, "marker element per phase, e.g. {LLZTO = "
+                                                 "'Zr', LCO = 'Co'} (default: seed 003's)"),
+                      "phase_method": Param(None, "rules", "phase identification",
+                                            ("rules", "kmeans")),
+                      "threshold": Param(None, 0.15, "smallest scaled marker of a phase"),
+                      "erode": Param(None, 3, "in-plane erosion before the Li fraction, voxels"),
+                      "output": Param(None, None, "labelled volume file, relative to the "
+                                                  "campaign file")})
+def phases_analysis(ctx: AnalysisContext):
+    """Phases from the fused element channels: fractions, contacts, per-phase 6Li fraction."""
+    import dataclasses
+
+    from .phases import identify_phases, phase_chemistry
+
+    p = ctx.parameters
+    fused = _fusion(ctx)
+    if fused.stack is None:
+        return fused
+    vol = identify_phases(fused.stack, p["rules"], method=p["phase_method"],
+                          threshold=float(p["threshold"]), seed=int(ctx.seed or 0))
+    chem = phase_chemistry(fused.stack, vol, tracer=fused.fraction_channel and p["tracer"],
+                           other=p["other"], erode=int(p["erode"]))
+    if p.get("output"):
+        from ..io.volume import write_volume
+
+        write_volume(vol, _output(ctx, ".tif"), overwrite=True)
+    extra = tuple(d for d in fused.diagnostics if d.severity == "failed" or
+                  d.code == "data-quality")
+    return dataclasses.replace(chem, diagnostics=(*chem.diagnostics, *extra))
+
+
+@analysis("correlative.stats", techniques=("eds-maps", "sims-maps"),
+          parameters={**_FUSE,
+                      "pair": Param(None, None, "the two channels, e.g. ['7Li', 'Zr']"),
+                      "normalisation": Param(None, "log", "of each channel first",
+                                             ("log", "minmax", "percentile", "none")),
+                      "correlation_length": Param(None, 1.0, "voxels, for the effective n")})
+def stats_analysis(ctx: AnalysisContext):
+    """Covariance, Pearson r (± error, p-value) and correlation histogram of a channel pair."""
+    import dataclasses
+
+    import numpy as np
+
+    from .correlate import correlate_channels
+    from .maps import normalise_array
+
+    p = ctx.parameters
+    pair = p["pair"]
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        raise ctx.error(f"pair = {pair!r}", "parameters.pair", "two channel names")
+    fused = _fusion(ctx)
+    if fused.stack is None:
+        return fused
+    st = fused.stack
+    a = normalise_array(np.asarray(st.channel(pair[0])), p["normalisation"])
+    b = normalise_array(np.asarray(st.channel(pair[1])), p["normalisation"])
+    res = correlate_channels(a, b, names=(str(pair[0]), str(pair[1])),
+                             correlation_length=float(p["correlation_length"]))
+    extra = tuple(d for d in fused.diagnostics if d.code == "data-quality")
+    return dataclasses.replace(res, diagnostics=(*res.diagnostics, *extra))

@@ -1,4 +1,5 @@
-"""``ionscale fibsem ...`` commands: align, destripe, segment, pipeline.
+"""``ionscale fibsem ...`` commands: align, destripe, segment, pipeline; and
+``ionscale correlate ...``: fuse, phases, stats (correlative EDS + SIMS serial sections).
 
 Every verb reads a stack (a multi-page TIFF, a folder or glob of TIFF slices), writes its
 output with ``--out`` and prints a result (``--json`` for machine-readable output, ``--plot``
@@ -236,3 +237,174 @@ def register(subparsers) -> None:
     add_output_options(p)
     p.set_defaults(func=_pipeline)
 
+    register_correlate(subparsers)
+
+
+
+# ====================================================================== correlate
+
+
+def _names(text: str | None, option: str):
+    if not text:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise InputError(f"{option} {text!r}", field=option,
+                         expected="comma-separated names, e.g. Zr,Co")
+    return names
+
+
+def _pair_m(text: str | None, option: str):
+    if not text:
+        return None
+    from ..units import parse_quantity
+
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) != 2:
+        raise InputError(f"{option} {text!r}", field=option,
+                         expected="'y,x' with units, e.g. '20 um,4 um'")
+    return tuple(parse_quantity(v, "m", field=option) for v in parts)
+
+
+def _fuse(args):
+    from .eds import read_eds_map, read_sims_map
+    from .fusion import fuse_slices
+    from .maps import MapSeries
+    from .readers import write_stack
+
+    if len(args.eds) != len(args.sims):
+        raise InputError(f"{len(args.eds)} EDS files and {len(args.sims)} SIMS files",
+                         field="--sims", expected="one SIMS file per EDS file (slice)")
+    if not args.slice_thickness:
+        raise InputError("no slice thickness", field="--slice-thickness", expected="'60 nm'")
+    elements = _names(args.eds_elements, "--eds-elements")
+    isotopes = _names(args.sims_isotopes, "--sims-isotopes")
+    eo, so = _pair_m(args.eds_origin, "--eds-origin"), _pair_m(args.sims_origin,
+                                                                "--sims-origin")
+    eds = [read_eds_map(f, elements=elements, pixel_size=args.eds_pixel_size, origin=eo,
+                        index=k) for k, f in enumerate(args.eds)]
+    sims = [read_sims_map(f, isotopes=isotopes, pixel_size=args.sims_pixel_size,
+                          origin=so or (0.0, 0.0), index=k) for k, f in enumerate(args.sims)]
+    tracer = args.tracer if args.tracer in sims[0].channels else None
+    res = fuse_slices(MapSeries(tuple(eds), args.slice_thickness, "EDS"),
+                      MapSeries(tuple(sims), args.slice_thickness, "SIMS"),
+                      eds_channels=_names(args.eds_channels, "--eds-channels"),
+                      sims_channels=_names(args.sims_channels, "--sims-channels"),
+                      tracer=tracer, other=args.other, method=args.method,
+                      min_overlap=args.min_overlap, min_ncc=args.min_ncc,
+                      rotation=args.rotation, align_slices=not args.no_align,
+                      progress=not args.no_progress)
+    if getattr(args, "out", None) and res.stack is not None:
+        write_stack(res.stack, args.out, overwrite=args.force)
+    return res
+
+
+def _correlate_fuse(args) -> int:
+    print_result(_fuse(args), args.json, args.plot)
+    return 0
+
+
+def _correlate_phases(args) -> int:
+    from .phases import identify_phases, phase_chemistry
+
+    fused = _fuse(args)
+    if fused.stack is None:
+        print_result(fused, args.json, None)
+        return 0
+    rules = parse_pairs(args.rules, "--rules", str, "LLZTO=Zr,LCO=Co", "an element")
+    vol = identify_phases(fused.stack, rules, method=args.phase_method,
+                          threshold=args.threshold)
+    if args.labels_out:
+        from ..io.volume import write_volume
+
+        write_volume(vol, args.labels_out, overwrite=args.force)
+    chem = phase_chemistry(fused.stack, vol, tracer=fused.fraction_channel and args.tracer,
+                           other=args.other, erode=args.erode)
+    print_result(chem, args.json, args.plot)
+    return 0
+
+
+def _correlate_stats(args) -> int:
+    import numpy as np
+
+    from .correlate import correlate_channels
+    from .maps import normalise_array
+
+    pair = _names(args.pair, "--pair")
+    if not pair or len(pair) != 2:
+        raise InputError(f"--pair {args.pair!r}", field="--pair",
+                         expected="two channel names, e.g. 7Li,Zr")
+    fused = _fuse(args)
+    if fused.stack is None:
+        print_result(fused, args.json, None)
+        return 0
+    st = fused.stack
+    a = normalise_array(np.asarray(st.channel(pair[0])), args.normalisation)
+    b = normalise_array(np.asarray(st.channel(pair[1])), args.normalisation)
+    res = correlate_channels(a, b, names=(pair[0], pair[1]),
+                             correlation_length=args.correlation_length)
+    print_result(res, args.json, args.plot)
+    return 0
+
+
+def _add_correlate(p) -> None:
+    p.add_argument("--eds", nargs="+", required=True, metavar="FILE",
+                   help="EDS map file of each slice, in milling order (multi-channel TIFF, "
+                        ".h5oina, or text with one element)")
+    p.add_argument("--sims", nargs="+", required=True, metavar="FILE",
+                   help="SIMS map file of each slice (multi-channel TIFF or text blocks)")
+    p.add_argument("--eds-elements", help="EDS channel names in file order, e.g. Zr,Co,Al,C")
+    p.add_argument("--sims-isotopes", default="6Li,7Li",
+                   help="SIMS channel names in file order (default %(default)s)")
+    p.add_argument("--eds-pixel-size", help="EDS pixel size (default: from the files)")
+    p.add_argument("--sims-pixel-size", help="SIMS pixel size, e.g. '72 nm'")
+    p.add_argument("--slice-thickness", help="milled slice thickness, e.g. '60 nm'")
+    p.add_argument("--eds-origin", help="nominal EDS corner 'y,x', e.g. '20 um,4 um'")
+    p.add_argument("--sims-origin", help="nominal SIMS corner 'y,x'")
+    p.add_argument("--eds-channels", help="EDS channels registered, e.g. Zr,Co")
+    p.add_argument("--sims-channels", help="SIMS channels registered, e.g. 6Li,7Li")
+    p.add_argument("--tracer", default="6Li", help="tracer isotope (default %(default)s)")
+    p.add_argument("--other", default="7Li", help="other isotope (default %(default)s)")
+    p.add_argument("--method", default="ncc", choices=["ncc", "mi"],
+                   help="registration measure")
+    p.add_argument("--min-overlap", type=float, default=0.2,
+                   help="smallest overlap, fraction of the smaller map (default %(default)s)")
+    p.add_argument("--min-ncc", type=float, default=0.3, help="smallest peak NCC accepted")
+    p.add_argument("--rotation", action="store_true", help="also estimate rotation/scale")
+    p.add_argument("--no-align", action="store_true",
+                   help="keep the EDS origins (no slice-to-slice alignment)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    add_output_options(p)
+
+
+def register_correlate(subparsers) -> None:
+    """Add ``ionscale correlate`` and its verbs."""
+    cor = subparsers.add_parser("correlate", help="correlative EDS + SIMS serial sections: "
+                                                  "registration, fusion, phases, statistics")
+    verbs = cor.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+    p = verbs.add_parser("fuse", help="register SIMS on EDS per slice and fuse into a volume")
+    _add_correlate(p)
+    p.add_argument("--out", help="fused stack (TIFF, counts, z×c×y×x)")
+    p.set_defaults(func=_correlate_fuse)
+    p = verbs.add_parser("phases", help="fuse, then phases, fractions, contacts and the "
+                                        "per-phase 6Li fraction")
+    _add_correlate(p)
+    p.add_argument("--rules", help="marker element per phase, e.g. LLZTO=Zr,LCO=Co,Al2O3=Al,"
+                                   "carbon=C (default: these)")
+    p.add_argument("--phase-method", default="rules", choices=["rules", "kmeans"])
+    p.add_argument("--threshold", type=float, default=0.15,
+                   help="smallest scaled marker of a phase")
+    p.add_argument("--erode", type=int, default=3,
+                   help="in-plane erosion before the Li fraction, voxels")
+    p.add_argument("--labels-out", help="labelled volume (.tif, .h5, .zarr)")
+    p.set_defaults(func=_correlate_phases)
+    p = verbs.add_parser("stats", help="fuse, then covariance and Pearson r of two channels")
+    _add_correlate(p)
+    p.add_argument("--pair", required=True, help="two channels, e.g. 7Li,Zr")
+    p.add_argument("--normalisation", default="log",
+                   choices=["log", "minmax", "percentile", "none"])
+    p.add_argument("--correlation-length", type=float, default=1.0,
+                   help="voxels, for the effective number of voxels")
+    p.set_defaults(func=_correlate_stats)
