@@ -30,6 +30,12 @@ Usage::
     python benchmarks/bench_microstructure_large.py                # 1024³, chunks of 256
     python benchmarks/bench_microstructure_large.py --size 512     # quicker
     python benchmarks/bench_microstructure_large.py --stages fractions,labels --keep DIR
+    python benchmarks/bench_microstructure_large.py --size 384 --stages tortuosity
+
+``tortuosity`` (not run by default) reads the volume whole and solves for τ with the
+matrix-free multigrid (float32 vectors); its estimate is
+:func:`ionscale.microstructure.memory.tortuosity_bytes` plus the volume: 21.6 GiB at 1024³,
+so run it at 1024³ only on a machine with more than 24 GiB.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ from pathlib import Path
 VOXEL = 20e-9
 POROSITY = 0.3
 SIGMA = 2.0
-STAGES = ("generate", "fractions", "slices", "labels", "percolation", "thickness")
+STAGES = ("generate", "fractions", "slices", "labels", "percolation", "thickness",
+          "tortuosity")
 DEFAULT_STAGES = ("generate", "fractions", "slices", "labels", "thickness")
 
 
@@ -133,11 +140,30 @@ def stage_thickness(store: Path, work: Path, **_) -> dict:
     return {"mean_um": round(res["mean"].value * 1e6, 4), "sd_um": round(res["sd"].value * 1e6, 4)}
 
 
+def stage_tortuosity(store: Path, **_) -> dict:
+    """τ along z of the pore phase: the volume is read whole into memory (1 byte per voxel)
+    and solved by the matrix-free multigrid with float32 vectors (``precision="auto"``)."""
+    import dask.array as da
+    import numpy as np
+
+    from ionscale.microstructure import as_volume
+    from ionscale.microstructure.tortuosity import tortuosity_factor
+
+    labels = np.asarray(da.from_zarr(str(store)))
+    vol = as_volume(labels, VOXEL, phases={"solid": 0, "pore": 1})
+    r = tortuosity_factor(vol, "pore", axis=0, progress=False)
+    return {"tau": round(r.tau, 6), "precision": r.precision, "iterations": r.iterations,
+            "residual": float(f"{r.residual:.2g}"), "status": r.status}
+
+
 RUNNERS = {"generate": stage_generate, "fractions": stage_fractions, "slices": stage_slices,
            "labels": stage_labels, "percolation": stage_percolation,
-           "thickness": stage_thickness}
+           "thickness": stage_thickness, "tortuosity": stage_tortuosity}
 ESTIMATE = {"fractions": "fractions", "slices": "slice_fractions", "labels": "labels",
-            "percolation": "percolation", "thickness": "local_thickness"}
+            "percolation": "percolation", "thickness": "local_thickness",
+            "tortuosity": "tortuosity"}
+#: Stages that read the whole volume: their estimate is not a chunked one.
+WHOLE = ("tortuosity",)
 
 
 def run_stage(name: str, store: Path, work: Path, size: int, chunk: int) -> dict:
@@ -193,7 +219,8 @@ def main(argv=None) -> int:
             else:
                 rows.append(json.loads(line[0][7:]))
             r = rows[-1]
-            est = (estimate_memory(shape, ESTIMATE[name], chunks=args.chunk)
+            est = (estimate_memory(shape, ESTIMATE[name],
+                                   chunks=None if name in WHOLE else args.chunk)
                    if name in ESTIMATE else math.nan)
             r["estimate"] = est
             print(f"{name:12s} {r['wall_s']:9.1f} s  peak {r['peak_rss'] / 2**30:6.2f} GiB  "

@@ -70,3 +70,20 @@ def test_a_folder_of_slices_runs_every_metric(tmp_path):
     assert m.parts["pores"]["count"].value == 1
     assert "phase pore" in m.parts["thickness"].title  # label 0 shown by its name
     assert m.provenance.inputs == ()
+
+
+def test_tortuosity_precision_and_memory_figures(channel_tif, capsys):
+    """Issue 17: --precision reaches the solver; micro memory states τ's single and double
+    figures and the chunked estimates."""
+    assert main(["micro", "tortuosity", str(channel_tif), "--phase", "0", "--solver", "cg-mg",
+                 "--precision", "single", "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["values"]["tau"]["value"] == pytest.approx(1.0, abs=1e-6)
+    assert main(["micro", "memory", "1024,1024,1024"]) == 0
+    lines = {ln.split()[0]: float(ln.split()[1]) for ln in capsys.readouterr().out.splitlines()}
+    assert lines["tortuosity"] < 24 < lines["tortuosity_double"]
+    assert main(["micro", "memory", "1024,1024,1024", "--chunks", "256", "--metrics",
+                 "labels,tortuosity"]) == 0
+    text = capsys.readouterr().out
+    assert "chunked" in text and "whole volume in memory" in text
+    assert main(["micro", "memory", "10,x,3"]) == 2

@@ -347,3 +347,68 @@ def test_non_percolating_phase_is_a_warning_with_infinite_tau():
     r = tortuosity_factor(v, 1, 0, voxel_size=1e-6)
     assert r.tau == np.inf and r["tau"].value == np.inf
     assert r.status == "warning" and r.diagnostics[0].code == "data-quality"
+
+
+# --------------------------------------------------------------------------- compact storage
+
+
+def _blobs(seed, shape, phi):
+    from ionscale.datasets.synthetic_volumes import blobs
+
+    return blobs(shape, phi, seed=seed)
+
+
+@pytest.mark.parametrize("voxel_size", [VS, (2e-6, 1e-6, 0.7e-6)])
+def test_single_precision_matches_double_and_direct(voxel_size):
+    """Issue 17: float32 vectors and the uint8 diagonal code agree with the float64 solve and
+    with the assembled direct solve to 1e-5 (measured: about 1e-7)."""
+    vol = _blobs(4, (40, 36, 32), 0.45)
+    ref = tortuosity_factor(vol, axis=0, voxel_size=voxel_size, solver="direct")
+    single = tortuosity_factor(vol, axis=0, voxel_size=voxel_size, solver="cg-mg",
+                               precision="single")
+    double = tortuosity_factor(vol, axis=0, voxel_size=voxel_size, solver="cg-mg",
+                               precision="double")
+    assert single.precision == "single" and double.precision == "double"
+    assert single.tau == pytest.approx(ref.tau, rel=1e-5)
+    assert single.tau == pytest.approx(double.tau, rel=1e-5)
+    assert single.residual < 1e-5 and single.flux_deviation < 1e-4
+    assert single.status == "ok"
+    assert "single precision" in single.summary()
+
+
+def test_single_precision_multilabel_and_field():
+    vol = _blobs(5, (30, 28, 26), 0.5)
+    labels = vol * np.random.default_rng(2).integers(1, 3, vol.shape)
+    kw = {"axis": 2, "voxel_size": VS, "diffusivity": {1: 1.0, 2: 0.2}}
+    ref = tortuosity_factor(labels, solver="direct", **kw)
+    single = tortuosity_factor(labels, solver="cg-mg", precision="single", return_field=True,
+                               **kw)
+    assert single.tau == pytest.approx(ref.tau, rel=1e-5)
+    c = single.concentration
+    assert c.dtype == np.float32 and c.shape == vol.shape
+    assert np.all(np.isnan(c[labels == 0]))
+
+
+def test_auto_precision_follows_size_and_rtol(monkeypatch):
+    from ionscale.microstructure import tortuosity
+
+    vol = _blobs(6, (24, 24, 24), 0.5)
+    assert tortuosity_factor(vol, voxel_size=VS, solver="cg-mg").precision == "double"
+    monkeypatch.setattr(tortuosity, "SINGLE_MIN_VOXELS", 1000)
+    assert tortuosity_factor(vol, voxel_size=VS, solver="cg-mg").precision == "single"
+    tight = tortuosity_factor(vol, voxel_size=VS, solver="cg-mg", rtol=1e-9)
+    assert tight.precision == "double" and tight.residual < 1e-8
+    assert tortuosity_factor(vol, voxel_size=VS, solver="direct").precision == "double"
+    with pytest.raises(InputError) as e:
+        tortuosity_factor(vol, voxel_size=VS, precision="half")
+    assert e.value.field == "precision"
+
+
+@pytest.mark.slow
+def test_single_precision_matches_double_at_256():
+    """The issue's check on a 256³ volume: single and double storage to 1e-5 (slow)."""
+    vol = _blobs(0, (256, 256, 256), 0.35)
+    single = tortuosity_factor(vol, voxel_size=VS, solver="cg-mg", precision="single")
+    double = tortuosity_factor(vol, voxel_size=VS, solver="cg-mg", precision="double")
+    assert single.tau == pytest.approx(double.tau, rel=1e-5)
+    assert single.status == "ok"

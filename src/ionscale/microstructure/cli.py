@@ -77,6 +77,7 @@ def _tortuosity(args: argparse.Namespace) -> int:
 
     print_result(tortuosity_factor(_volume(args), _phase(args.phase), _axis(args.axis),
                                    solver=args.solver, rtol=args.rtol,
+                                   precision=args.precision,
                                    progress=not args.no_progress), args.json, args.plot)
     return 0
 
@@ -137,12 +138,20 @@ def _labels(args: argparse.Namespace) -> int:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    from .memory import estimate_memory
+    from .memory import MODELS, _model, estimate_memory
 
-    shape = tuple(int(n) for n in args.shape.split(","))
+    try:
+        shape = tuple(int(n) for n in args.shape.split(","))
+    except ValueError:
+        raise InputError(f"shape {args.shape!r}", field="shape",
+                         expected="z,y,x voxel counts, e.g. 1024,1024,1024") from None
+    chunks = int(args.chunks) if args.chunks else None
     for metric in args.metrics.split(","):
-        need = estimate_memory(shape, metric)
-        print(f"{metric:22s} {need / 2**30:8.2f} GiB")
+        need = estimate_memory(shape, metric, chunks=chunks)
+        model = MODELS[_model(metric).metric]
+        how = ("chunked" if chunks and model.chunked
+               else "whole volume in memory" if chunks else "")
+        print(f"{metric:22s} {need / 2**30:8.2f} GiB  {how}".rstrip())
     return 0
 
 
@@ -185,8 +194,14 @@ def register(subparsers) -> None:
     _add_volume(p)
     p.add_argument("--solver", default="auto",
                    choices=["auto", "cg-mg", "cg-amg", "cg-jacobi", "direct"],
-                   help="auto: direct for small systems, else cg-mg (matrix-free multigrid)")
+                   help="auto (default): direct up to 20 000 unknowns, else cg-mg; cg-mg: "
+                        "matrix-free CG with a grid multigrid (no matrix stored); cg-amg: "
+                        "assembled matrix, pyamg preconditioner (about 4× the memory); "
+                        "cg-jacobi; direct (sparse LU)")
     p.add_argument("--rtol", type=float, default=1e-6)
+    p.add_argument("--precision", default="auto", choices=["auto", "single", "double"],
+                   help="cg-mg vector storage: single (float32, 20.4 B/voxel in all), "
+                        "double (float64, 36.4 B/voxel); auto: single from 256³ voxels")
     p.add_argument("--no-progress", action="store_true")
     add_output_options(p)
     p.set_defaults(func=_tortuosity)
@@ -220,6 +235,10 @@ def register(subparsers) -> None:
 
     p = verbs.add_parser("memory", help="memory a metric needs for a volume shape")
     p.add_argument("shape", help="z,y,x")
-    p.add_argument("--metrics", default="fractions,labels,local_thickness_fast,tortuosity",
-                   help="comma-separated metric names")
+    p.add_argument("--metrics", default="fractions,labels,local_thickness_fast,tortuosity,"
+                                        "tortuosity_double,geodesic,psd",
+                   help="comma-separated metric names (python -c 'from "
+                        "ionscale.microstructure.memory import MODELS; print(*MODELS)')")
+    p.add_argument("--chunks", help="chunk edge of a zarr/dask volume: the metrics that run "
+                                    "block by block are estimated for a chunked run")
     p.set_defaults(func=_memory)

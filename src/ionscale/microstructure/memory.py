@@ -22,7 +22,8 @@ phase blob volume with φ = 0.5 (φ = 0.3 as well for τ), after a warm-up on 16
 rise of the peak resident set above the loaded volume (VmHWM, counts C/C++ allocations: cc3d,
 edt, scikit-fmm, pyamg), "traced" the peak of the Python/numpy allocations (tracemalloc). Bytes
 per voxel of the whole volume; Linux, numpy 2.4.
-The coefficients of :data:`MODELS` cover the RSS figures:
+The coefficients of :data:`MODELS` cover the RSS figures (the geodesic one the figure measured
+at 500³, where the fixed costs that dominate at 128³ no longer count):
 
 =======================  =======  ========  =================  ================================
 metric                   RSS      traced    model (a, b, c)    what takes it
@@ -34,12 +35,35 @@ labels                   7.0      5.0       a = 8              mask, uint32 labe
 percolation              13.1     13.0      a = 7, c = 8       labels, per-slab bincount
 local_thickness          13.5     15.9      a = 17             mask, float32 d², thickness map
 local_thickness_fast     13.9     16.2      a = 17             as exact, fewer sphere centres
-tortuosity               99.8     84.8      a = 85, b = 30     labels, multigrid, CG vectors
-geodesic (euclidean)     38.0     36.0      a = 40             float64 map, scikit-fmm work
+tortuosity               see below         a ≈ 20.5           float32 CG vectors, uint8 diagonal
+geodesic (euclidean)     38.0     36.0      a = 21             float64 map, int32 queue/parent
 geodesic_graph (6/26)    17.0     19.0      a = 20             float64 map, Dijkstra heap
 psd                      10.0     10.8      a = 12             labels, statistics, Feret
 psd_watershed            103.8    102.9     a = 105            distance map, markers, watershed
 =======================  =======  ========  =================  ================================
+
+The tortuosity factor is not fitted but counted from the arrays of its implementation
+(:func:`tortuosity_bytes`): the larger of the percolation stage (phase mask, cc3d's uint32
+labels and its union-find table, the percolating mask) and the solve (level 0: a uint8
+diagonal code, or float64 face conductances and diagonal with a diffusivity map; the four CG
+vectors, float32 with ``precision="single"``, float64 with ``"double"``; every coarse level's
+three float32 face conductances, float32 diagonal, solution and right-hand side). Per voxel at
+large sizes: 20.4 bytes (single), 36.4 (double) for one phase, plus 0.125 GiB for the coarsest
+factorisation and numba's compilation on first use. The solver before issue 17 used about 100
+bytes per voxel (85 + 30 φ: 8.3 GiB above the volume measured at 500³, 116 GiB at 1024³).
+Validated against the measured peak (VmHWM above the loaded volume, 2 CPUs):
+
+=======  ===================  ===========  ==============================================
+volume   measured (GiB)       model (GiB)  note
+=======  ===================  ===========  ==============================================
+256³     0.34 (blobs, φ 0.5)  0.45         single, kernels already compiled
+256³     0.66 (blobs, φ 0.5)  0.70         double, kernels compiled during the run
+384³     1.09 (φ 0.3 and 0.5) 1.21         single, kernels already compiled
+500³     2.56 (TauFactor)     2.51         single, compiled during the run (model −2 %)
+1024³    not measured         20.6         single (36.6 double); + 1 GiB for the volume
+=======  ===================  ===========  ==============================================
+
+``tortuosity_double`` is the same solve with float64 vectors.
 
 Chunked runs (dask or zarr input; ``chunks=`` here): the local metrics (fractions, slice
 profiles, labels, local thickness with its halo) hold about ``2 × CPUs`` blocks at a time, so
@@ -66,6 +90,7 @@ __all__ = [
     "available_memory",
     "check_memory",
     "estimate_memory",
+    "tortuosity_bytes",
 ]
 
 #: Slab size of block-wise counting on numpy arrays (see fractions.SLAB_VOXELS).
@@ -127,10 +152,15 @@ MODELS: dict[str, MemoryModel] = {m.metric: m for m in [
                 note="mask, float32 squared distance map, float32 thickness map, centres"),
     MemoryModel("local_thickness_fast", a=17.0, chunked=True,
                 note="as exact, fewer sphere centres"),
-    MemoryModel("tortuosity", a=85.0, b=30.0,
-                note="cluster labels, multigrid levels and CG vectors of the diffusion solve"),
-    MemoryModel("geodesic", a=40.0,
-                note="geometric tortuosity, fast marching: mask, float64 map, scikit-fmm work"),
+    MemoryModel("tortuosity", a=20.43,
+                note="uint8 diagonal code, four float32 CG vectors, float32 coarse levels "
+                     "(counted by tortuosity_bytes)"),
+    MemoryModel("tortuosity_double", a=36.43,
+                note="as tortuosity with float64 CG vectors (precision='double')"),
+    MemoryModel("geodesic", a=21.0,
+                note="geometric tortuosity, any-angle search: mask, float64 map, int32 heap "
+                     "positions and parents (measured 19.3 B/voxel at 500³, φ = 0.3; the "
+                     "38 at 128³ is mostly fixed costs)"),
     MemoryModel("geodesic_graph", a=20.0,
                 note="geometric tortuosity, 6/26-neighbour Dijkstra: mask, float64 map, heap"),
     MemoryModel("psd", a=12.0,
@@ -148,6 +178,7 @@ ALIASES = {
     "local_thickness_exact": "local_thickness", "thickness": "local_thickness",
     "thickness_fast": "local_thickness_fast",
     "tortuosity_factor": "tortuosity", "tau": "tortuosity",
+    "tortuosity_single": "tortuosity", "tau_double": "tortuosity_double",
     "geodesic_tortuosity": "geodesic", "geodesic_distance": "geodesic",
     "geometric_tortuosity": "geodesic", "geodesic_6": "geodesic_graph",
     "geodesic_26": "geodesic_graph",
@@ -162,6 +193,66 @@ def _model(metric: str) -> MemoryModel:
         raise InputError(f"unknown metric {metric!r}", field="metric",
                          expected=f"one of {sorted(MODELS)}")
     return MODELS[key]
+
+
+#: Bytes per voxel of the cc3d percolation stage of τ beyond the phase mask: uint32 labels,
+#: the percolating mask and cc3d's union-find table (measured ≤ 1 byte per voxel on blob
+#: volumes).
+_TAU_COMPONENTS = 4.0 + 1.0 + 1.0
+#: Bytes independent of the size: the coarsest level's sparse LU (≤ 4096 cells) and numba's
+#: compilation of the kernels on their first use (about 0.1 GiB; nothing once cached).
+_TAU_FIXED = 128 * 2**20
+
+
+def tortuosity_bytes(shape, precision: str = "single", *, diffusivity_map: bool = False,
+                     axis: int = 0) -> int:
+    """Peak bytes of :func:`~.tortuosity.tortuosity_factor` (``solver="cg-mg"``) beyond the
+    input volume, counted from the arrays it allocates.
+
+    Parameters
+    ----------
+    shape : sequence of 3 int
+        ``(z, y, x)`` voxels.
+    precision : {"single", "double"}
+        Storage of the CG vectors (float32 or float64).
+    diffusivity_map : bool
+        A multi-label solve (``diffusivity=``): float64 diffusivity map, face conductance
+        arrays and a float64 diagonal instead of the one-byte diagonal code.
+    axis : int
+        Transport axis: a transport axis other than z copies the phase mask once.
+
+    Returns
+    -------
+    int
+        Bytes: the larger of the percolation stage and the solve.
+
+    Examples
+    --------
+    >>> round(tortuosity_bytes((1024, 1024, 1024)) / 2**30, 1)   # GiB, float32 vectors
+    20.6
+    """
+    if precision not in ("single", "double"):
+        raise InputError(f"precision {precision!r}", field="precision",
+                         expected="'single' or 'double'")
+    shp = _shape(shape)
+    n = float(np.prod(shp, dtype=np.float64))
+    vec = 4.0 if precision == "single" else 8.0
+    plane = float(np.prod(shp, dtype=np.float64) / shp[axis])
+    mask = 1.0 + (1.0 if axis != 0 else 0.0)          # phase mask (+ transposed copy)
+    dmap = 8.0 if diffusivity_map else 0.0            # float64 diffusivity map
+    components = (mask + dmap + _TAU_COMPONENTS) * n
+    # the percolating mask is freed once level 0 is built, before the coarse levels
+    if diffusivity_map:
+        level0 = (3 * 8.0 + 8.0) * n                  # float64 face conductances, diagonal
+    else:
+        level0 = 1.0 * n                              # uint8 diagonal code
+    coarse = 0.0
+    s = np.asarray(shp, dtype=np.int64)
+    while np.prod(s) > 4096:
+        s = (s + 1) // 2
+        coarse += 24.0 * float(np.prod(s))           # 6 float32 arrays per coarse cell
+    solve = level0 + dmap * n + 4 * vec * n + coarse + 4 * 8.0 * plane
+    return int(max(components, solve) + _TAU_FIXED)
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -246,6 +337,10 @@ def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float
             plane = [n / shp[a] for a in range(3)]
             kept = 4.0 * sum(2 * grid[a] * plane[a] for a in range(3)) + 48.0 * max(plane)
         return int(k * per_block + kept + model.fixed)
+    if model.metric in ("tortuosity", "tortuosity_double"):
+        precision = "single" if model.metric == "tortuosity" else "double"
+        total = tortuosity_bytes(shp, precision) + (item * n if include_input else 0)
+        return int(total)
     total = model.bytes(n, phi) + (item * n if include_input else 0)
     return int(total)
 

@@ -39,11 +39,13 @@ def _runner(metric: str):
     if m == "percolation":
         from .connectivity import percolation
         return lambda v, vs: percolation(v, 1, progress=False)
-    if m == "tortuosity":
+    if m in ("tortuosity", "tortuosity_double"):
         mod = imp("tortuosity")
         if mod is None:
             return None
-        return lambda v, vs: mod.tortuosity_factor(v, 1, 0, voxel_size=vs)
+        precision = "single" if m == "tortuosity" else "double"
+        return lambda v, vs: mod.tortuosity_factor(v, 1, 0, voxel_size=vs, solver="cg-mg",
+                                                   precision=precision)
     if m in ("local_thickness", "local_thickness_fast"):
         mod = imp("thickness")
         if mod is None or not hasattr(mod, "local_thickness"):

@@ -90,6 +90,34 @@ class MicrostructureMetrics(Result):
         return axes[0, 0]
 
 
+class _StageProgress:
+    """One tqdm bar over the parts of a run (stderr), named after the part running now; the
+    parts' own bars (blocks, CG iterations) show inside it. Does nothing without
+    ``progress``."""
+
+    def __init__(self, parts: tuple[str, ...], progress: bool):
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(parts), desc="micro metrics", unit="part",
+                            position=0, leave=False)
+        self.started = False
+
+    def start(self, part: str) -> None:
+        if self.bar is None:
+            return
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_description(f"micro metrics: {part}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1 if self.started else 0)
+            self.bar.close()
+
+
 def _pick(values: Mapping[str, Value], mapping: Mapping[str, str], out: dict[str, Value]):
     for src, dst in mapping.items():
         if src in values:
@@ -169,27 +197,36 @@ def microstructure_metrics(
         raise InputError(f"unknown parts {sorted(unknown)}", field="parts",
                          expected=f"some of {PARTS}")
     mask, vs = resolve_phase(volume, phase, voxel_size)
+    # the mask is not kept: each part makes its own, so that the peak memory of the run is
+    # the largest part's, not that plus a mask held throughout
+    n_phase = int(mask.sum())
+    shape = tuple(int(s) for s in mask.shape)
+    del mask
     phase_name = phase_display_name(volume, phase)
     files = source_files(volume)
     common = {"voxel_size": vs}
     results: dict[str, Result] = {}
     values: dict[str, Value] = {}
     notes: list[str] = []
+    stages = _StageProgress(parts, progress)
     if "fractions" in parts:
+        stages.start("fractions")
         results["fractions"] = volume_fractions(volume, progress=progress, **common)
-        n = int(mask.sum())
-        values["fraction"] = Value("fraction", n / mask.size, 0.0, "", "ε")
+        values["fraction"] = Value("fraction", n_phase / math.prod(shape), 0.0, "", "ε")
     if "slices" in parts:
+        stages.start("slices")
         r = slice_fractions(volume, phase, progress=progress, **common)
         results["slices"] = r
         for name in AXIS_NAMES:
             _pick(r.values, {f"sd_{name}": f"slice_sd_{name}"}, values)
     if "rev" in parts:
+        stages.start("rev")
         r = representative_volume(volume, phase, n_samples=rev_samples, seed=seed,
                                   progress=progress, **common)
         results["rev"] = r
         _pick(r.values, {"rev_size": "rev_size"}, values)
     if "percolation" in parts:
+        stages.start("percolation")
         r = percolation(volume, phase, axis, connectivity=connectivity, progress=progress,
                         **common)
         results["percolation"] = r
@@ -197,28 +234,34 @@ def microstructure_metrics(
                          "dead_end_fraction": "dead_end_fraction",
                          "isolated_fraction": "isolated_fraction"}, values)
     if "tortuosity" in parts:
-        r = tortuosity_factor(volume, phase, axis, **common)
+        stages.start("tortuosity")
+        r = tortuosity_factor(volume, phase, axis, progress=progress, **common)
         results["tortuosity"] = r
         _pick(r.values, {"tau": "tau", "D_eff_rel": "D_eff_rel"}, values)
         if not math.isfinite(r["tau"].value):
             notes.append(f"tortuosity factor: {getattr(r, 'reason', 'does not percolate')}")
     if "geodesic" in parts:
+        stages.start("geodesic")
         r = geometric_tortuosity(volume, phase, axis, metric=geodesic_metric, **common)
         results["geodesic"] = r
         _pick(r.values, {"tau": "tau_geometric", "tau_min": "tau_geometric_min",
                          "tau_max": "tau_geometric_max",
                          "path_length_min": "min_path_length"}, values)
     if "thickness" in parts:
+        stages.start("thickness")
         r = thickness_statistics(volume, phase, method=thickness_method, measure=measure,
-                                 **common)
+                                 progress=progress, **common)
         results["thickness"] = r
         _pick(r.values, {"mean": f"thickness_mean_{measure}",
                          "sd": f"thickness_sd_{measure}"}, values)
     if "pores" in parts:
-        r = pore_size_distribution(volume, phase, connectivity=connectivity, **common)
+        stages.start("pores")
+        r = pore_size_distribution(volume, phase, connectivity=connectivity,
+                                   progress=progress, **common)
         results["pores"] = r
         _pick(r.values, {"count": "component_count",
                          "mean_equivalent_diameter": "mean_equivalent_diameter"}, values)
+    stages.close()
     return MicrostructureMetrics(
         values=values,
         provenance=Provenance.build(
@@ -228,7 +271,7 @@ def microstructure_metrics(
                        "thickness_method": thickness_method, "measure": measure,
                        "geodesic_metric": geodesic_metric, "rev_samples": rev_samples,
                        "seed": seed})),
-        title=f"Microstructure of phase {phase_name} ({' × '.join(map(str, mask.shape))} "
+        title=f"Microstructure of phase {phase_name} ({' × '.join(map(str, shape))} "
               f"voxels, {' × '.join(f'{v * 1e9:.4g}' for v in vs)} nm)",
         diagnostics=tuple(d for r in results.values() for d in r.diagnostics),
         parts=results,

@@ -31,9 +31,12 @@ Solvers (all give the same τ to about ``rtol``):
 
 * ``"cg-mg"`` (default for large systems): matrix-free conjugate gradients on the voxel grid,
   preconditioned by an aggregation multigrid on the 2×2×2 blocks of the grid (Galerkin coarse
-  operators are again 7-point stencils, so no sparse matrix is built and the setup is one pass
-  per level); numba kernels, about 1.4 GB and 5-15 s for a 256³ volume on two cores, 5-10 CG
-  iterations to ``rtol = 1e-6``.
+  operators are again 7-point stencils, so no matrix is stored and the setup is one pass per
+  level); numba kernels, 5-15 CG iterations to ``rtol = 1e-6``. Its vectors are float32 from
+  256³ voxels (``precision="auto"``; all arithmetic and sums in float64, checked against the
+  true residual): 20.4 bytes per voxel in all for one phase (36.4 with ``precision="double"``),
+  so 0.34 GiB at 256³, 2.4 GiB at 500³, 20.6 GiB at 1024³ (:func:`.memory.tortuosity_bytes`,
+  validated against measured peaks); TauFactor's 500³ volume takes about 110 s on two cores.
 * ``"cg-amg"``: the system assembled straight into CSR (vectorised index arithmetic, int32
   indices, no sort) and CG preconditioned by pyamg smoothed aggregation (about 4× slower and
   4× the memory of ``"cg-mg"`` at 256³: the AMG setup dominates).
@@ -64,6 +67,14 @@ from ..results import Diagnostic, Provenance, Result, Value, new_axes
 from .volume import AXIS_NAMES, resolve_phase, source_files
 
 SOLVERS = ("auto", "cg-mg", "cg-amg", "cg-jacobi", "direct")
+
+#: Smallest ``rtol`` for which ``precision="auto"`` stores the ``"cg-mg"`` vectors as
+#: float32 (their rounding floor is a relative residual of about 1e-7 to 1e-6).
+SINGLE_MIN_RTOL = 1e-6
+
+#: Smallest volume (voxels) whose ``"cg-mg"`` vectors ``precision="auto"`` stores as float32
+#: (256³): below it float64 costs under 0.6 GiB and keeps τ to float64 round-off.
+SINGLE_MIN_VOXELS = 1 << 24
 
 #: Systems up to this many unknowns are solved directly by ``solver="auto"``.
 DIRECT_MAX_UNKNOWNS = 20_000
@@ -120,6 +131,12 @@ class TortuosityResult(Result):
         Shape of the volume.
     timings : dict
         Seconds spent in each stage (``components``, ``assemble``, ``setup``, ``solve``).
+    precision : str
+        Storage of the solver's vectors: ``"single"`` (float32, ``"cg-mg"`` only) or
+        ``"double"``.
+    restarts : int
+        ``"cg-mg"``: restarts of CG from the true residual (the recursively updated residual
+        had converged, the true one not yet).
     """
 
     tau: float
@@ -138,6 +155,8 @@ class TortuosityResult(Result):
     voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
     shape: tuple[int, int, int] = (0, 0, 0)
     timings: dict[str, float] = field(default_factory=dict)
+    precision: str = "double"
+    restarts: int = 0
 
     def summary(self) -> str:
         lines = [super().summary(), f"  convention: {CONVENTION}"]
@@ -145,7 +164,8 @@ class TortuosityResult(Result):
             lines.append(f"  not percolating: {self.reason}")
         else:
             lines.append(
-                f"  solver: {self.solver}, {self.n_unknowns} unknowns, {self.iterations} "
+                f"  solver: {self.solver} ({self.precision} precision), {self.n_unknowns} "
+                f"unknowns, {self.iterations} "
                 f"iterations, residual {self.residual:.2g}, slice flux deviation "
                 f"{self.flux_deviation:.2g}")
         return "\n".join(lines)
@@ -205,6 +225,7 @@ def tortuosity_factor(
     rtol: float = 1e-6,
     maxiter: int | None = None,
     return_field: bool = False,
+    precision: str = "auto",
     progress: bool = False,
 ) -> TortuosityResult:
     """Tortuosity factor τ of a phase from a steady diffusion solve (TauFactor's convention).
@@ -235,6 +256,17 @@ def tortuosity_factor(
         that stops there warns (:class:`~ionscale.errors.FitWarning`).
     return_field : bool
         Keep the concentration field (float32, one value per voxel) in the result.
+    precision : {"auto", "single", "double"}
+        Storage of the ``"cg-mg"`` vectors (concentration, residual, search direction,
+        preconditioned residual): ``"single"`` (float32, 16 bytes per voxel; every sum and
+        product is still evaluated in float64, and the solve is checked against the true
+        residual) or ``"double"`` (float64, 32 bytes per voxel). ``"auto"``: single for
+        volumes of at least :data:`SINGLE_MIN_VOXELS` (256³) with ``rtol ≥``
+        :data:`SINGLE_MIN_RTOL`, else double (float32 storage cannot carry a residual much
+        below 1e-6, and small volumes keep float64 round-off). Both stop at ``rtol`` and
+        give τ within a few ``rtol`` of the converged value (1e-7 to 2e-6 apart at the
+        default); :func:`~.memory.tortuosity_bytes` gives the memory of each. The other
+        solvers are float64.
     progress : bool
         Show a tqdm bar of the CG iterations.
 
@@ -265,6 +297,9 @@ def tortuosity_factor(
     if maxiter is not None and (not isinstance(maxiter, (int, np.integer)) or maxiter < 1):
         raise InputError(f"maxiter {maxiter!r}", field="maxiter",
                          expected="a positive integer")
+    if precision not in ("auto", *PRECISIONS):
+        raise InputError(f"precision {precision!r}", field="precision",
+                         expected=f"one of {('auto', *PRECISIONS)}")
 
     if diffusivity is None:
         mask, vs = resolve_phase(volume, phase, voxel_size)
@@ -282,8 +317,16 @@ def tortuosity_factor(
         d_mean = float(dmap.sum(dtype=np.float64)) / mask.size
         source_phase = {str(k): float(v) for k, v in diffusivity.items()}
     shape = tuple(int(n) for n in mask.shape)
+    if precision == "auto":
+        large = math.prod(shape) >= SINGLE_MIN_VOXELS
+        precision = "single" if large and rtol >= SINGLE_MIN_RTOL else "double"
+    from .memory import check_memory
+
+    # before the work arrays are made: raises when the solve cannot fit, warns when it is close
+    check_memory(shape, "tortuosity" if precision == "single" else "tortuosity_double",
+                 include_input=False, stacklevel=3)
     params = {"phase": source_phase, "axis": axis, "voxel_size": vs.tolist(),
-              "solver": solver, "rtol": rtol}
+              "solver": solver, "rtol": rtol, "precision": precision}
     files = source_files(volume)
     name = AXIS_NAMES[axis]
     title = f"Tortuosity factor along {name}"
@@ -291,6 +334,7 @@ def tortuosity_factor(
     # transport axis first
     m = np.ascontiguousarray(np.moveaxis(mask, axis, 0))
     dm = None if dmap is None else np.ascontiguousarray(np.moveaxis(dmap, axis, 0))
+    del mask, dmap                    # only the transport-axis-first copies are kept
     order = [axis] + [a for a in range(3) if a != axis]
     d = vs[order]
     timings: dict[str, float] = {}
@@ -299,10 +343,11 @@ def tortuosity_factor(
     perc, reason = _percolating(m)
     timings["components"] = time.perf_counter() - t0
     n0, n1, n2 = m.shape
+    del m
     area = n1 * d[1] * n2 * d[2]
     length = n0 * d[0]
     if perc is None:
-        values = _values(math.inf, 0.0, porosity, 0.0, area / length, d_mean, dmap)
+        values = _values(math.inf, 0.0, porosity, 0.0, area / length, d_mean, dm)
         return TortuosityResult(
             values=values, provenance=Provenance.build("tortuosity_factor", files, params),
             title=title, tau=math.inf, D_eff_rel=0.0, porosity=porosity, axis=axis,
@@ -318,8 +363,12 @@ def tortuosity_factor(
     used = solver
     if solver == "auto":
         used = "direct" if n <= DIRECT_MAX_UNKNOWNS else "cg-mg"
+    restarts = 0
     if used == "cg-mg":
-        c_grid, iters, res, setup_s, solve_s = _solve_mg(perc, g, dm, rtol, maxiter, progress)
+        ref = [perc]
+        del perc                      # _solve_mg frees the mask once level 0 is built
+        c_grid, active, iters, res, setup_s, solve_s, restarts = _solve_mg(
+            ref, g, dm, rtol, maxiter, progress, precision)
         timings["assemble"] = 0.0
     else:
         t0 = time.perf_counter()
@@ -329,13 +378,14 @@ def tortuosity_factor(
         c, iters, setup_s, solve_s = _solve(A, b, x0, used, rtol, maxiter, progress)
         res = float(np.linalg.norm(b - A @ c) / np.linalg.norm(b))
         del A
-        c_grid = np.zeros(m.shape)
+        c_grid = np.zeros(perc.shape)
         c_grid[perc] = c
         del c
+        active = perc
     timings["setup"] = setup_s
     timings["solve"] = solve_s
 
-    flow = _slice_flow(perc, c_grid, g, dm)
+    flow = _slice_flow(active, c_grid, g, dm)
     mean_flow = float(flow.mean())
     rel_flow = flow / mean_flow
     dev = float(np.max(np.abs(rel_flow - 1.0)))
@@ -344,11 +394,14 @@ def tortuosity_factor(
     tau = d_mean / d_eff
     concentration = None
     if return_field:
-        full = c_grid.astype(np.float32)
-        full[~perc] = np.nan
+        full = c_grid if c_grid.dtype == np.float32 else c_grid.astype(np.float32)
+        for s in range(n0):
+            full[s][active[s] == 0] = np.nan
         concentration = np.moveaxis(full, 0, axis)
+    del c_grid, active
     timings["total"] = time.perf_counter() - t_start
-    values = _values(tau, d_eff, porosity, n / m.size, area / length, d_mean, dmap)
+    values = _values(tau, d_eff, porosity, n / (n0 * n1 * n2), area / length, d_mean,
+                     dm)
     params["solver_used"] = used
     return TortuosityResult(
         values=values, provenance=Provenance.build("tortuosity_factor", files, params),
@@ -356,7 +409,8 @@ def tortuosity_factor(
         tau=float(tau), D_eff_rel=float(d_eff), porosity=porosity, axis=axis,
         percolating=True, solver=used, iterations=iters, residual=res, n_unknowns=n,
         slice_flow=rel_flow, flux_deviation=dev, concentration=concentration,
-        voxel_size=tuple(float(v) for v in vs), shape=shape, timings=timings)
+        voxel_size=tuple(float(v) for v in vs), shape=shape, timings=timings,
+        precision=precision if used == "cg-mg" else "double", restarts=restarts)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -578,18 +632,24 @@ def _solve(A, b, x0, solver, rtol, maxiter, progress):
     return c, iters[0], setup, time.perf_counter() - t0
 
 
-def _slice_flow(perc, c, g, dm):
+def _slice_flow(active, c, g, dm):
     """Flow through the N + 1 planes normal to axis 0, in units of ``D0 Δc d1 d2 / d0``
-    (inlet face, the N − 1 interior planes, outlet face); ``c`` is the grid concentration."""
-    n0 = perc.shape[0]
+    (inlet face, the N − 1 interior planes, outlet face); ``c`` is the grid concentration
+    (float32 or float64, widened to float64 before any difference), ``active`` is non-zero in
+    the solved voxels (the mask, or the level-0 diagonal of the multigrid)."""
+    n0 = active.shape[0]
     flow = np.empty(n0 + 1)
-    d_first = 1.0 if dm is None else dm[0][perc[0]]
-    d_last = 1.0 if dm is None else dm[-1][perc[-1]]
-    flow[0] = np.sum(2.0 * g[0] * d_first * (1.0 - c[0][perc[0]]))
-    flow[-1] = np.sum(2.0 * g[0] * d_last * c[-1][perc[-1]])
+    a_first = active[0] != 0
+    a_last = active[-1] != 0
+    d_first = 1.0 if dm is None else dm[0][a_first]
+    d_last = 1.0 if dm is None else dm[-1][a_last]
+    flow[0] = np.sum(2.0 * g[0] * d_first * (1.0 - c[0][a_first].astype(np.float64)))
+    flow[-1] = np.sum(2.0 * g[0] * d_last * c[-1][a_last].astype(np.float64))
+    a_next = a_first
     for k in range(n0 - 1):                 # plane by plane: no volume-sized temporaries
-        both = perc[k] & perc[k + 1]
-        dc = c[k][both] - c[k + 1][both]
+        a_here, a_next = a_next, active[k + 1] != 0
+        both = a_here & a_next
+        dc = c[k][both].astype(np.float64) - c[k + 1][both]
         if dm is None:
             flow[k + 1] = g[0] * np.sum(dc)
         else:
@@ -605,21 +665,61 @@ def _slice_flow(perc, c, g, dm):
 # whose aggregates are the 2×2×2 blocks of the grid. With piecewise-constant prolongation the
 # Galerkin coarse operator P^T A P is again a 7-point stencil on the coarse grid: the conductance
 # between two blocks is the sum of the fine conductances crossing their common face, so every
-# level is stored as three face-conductance arrays, the diagonal and an activity mask (no sparse
-# matrix, no setup beyond one pass per level). Smoothing: two red-black Gauss-Seidel sweeps on
-# every level (red then black before the coarse correction, black then red after it: the cycle
-# is symmetric, as CG needs); the coarse correction is over-relaxed by MG_ALPHA (plain
-# aggregation underestimates it; < 2 keeps the preconditioner positive definite); the coarse
-# levels are visited in a W-cycle; the coarsest level (≤ MG_COARSEST cells) is solved directly.
+# level is stored as three face-conductance arrays and the diagonal (no sparse matrix, no setup
+# beyond one pass per level). Smoothing: two red-black Gauss-Seidel sweeps on every level (red
+# then black before the coarse correction, black then red after it: the cycle is symmetric, as
+# CG needs); the coarse correction is over-relaxed by MG_ALPHA (plain aggregation underestimates
+# it; < 2 keeps the preconditioner positive definite); the coarse levels are visited in a
+# W-cycle; the coarsest level (≤ MG_COARSEST cells) is solved directly.
 # Tuned on 256³ blobs and TauFactor's electrode: 5-13 CG iterations to rtol = 1e-6.
-# Concentrations are kept at 0 in cells that do not conduct, so neighbour sums need no mask.
-# Level 0 is float64 (it is the operator CG solves); coarse levels are float32.
+#
+# Memory (what `memory.tortuosity_bytes` counts, per voxel of the grid):
+# * level 0 of a one-phase solve stores no conductance and no mask: the face conductances are
+#   the three scalars g, and the diagonal is a uint8 code per voxel (0: not solved for, else
+#   1 + c_z + 3 c_y + 9 c_x + 27 c_D with c_a the conducting neighbours along axis a and c_D
+#   the Dirichlet faces) into a float64 table of the 82 possible values: 1 byte;
+# * a multi-label solve stores its face conductances and diagonal as float64 (float32 faces
+#   would perturb the operator by 1e-7, the size of the exact-layer checks);
+# * the four CG vectors x, r, p and z (the preconditioned residual z and the product q = A p
+#   share one array: z is dead once p is updated); the right-hand side is the first slice
+#   only. precision="single" stores them as float32 (16 bytes), "double" as float64 (32);
+# * coarse levels: float32 conductances, diagonal, solution and right-hand side (24 bytes per
+#   coarse cell, 3.4 per fine voxel over all levels).
+# All arithmetic is float64 (float32 values are widened when read), and every sum (dot
+# products, norms, the flux through a slice) is accumulated in float64; only storage is
+# compact. Concentrations are kept at 0 in cells that do not conduct, so neighbour sums need no
+# mask; a cell is solved for where its diagonal is positive.
 
 MG_ALPHA = 1.7
 MG_COARSEST = 4096
 MG_COARSE_SWEEPS = 2
 MG_FINE_SWEEPS = 2
 MG_GAMMA = 2
+
+#: Storage type of the CG vectors for each ``precision`` of :func:`tortuosity_factor`.
+PRECISIONS = {"single": np.float32, "double": np.float64}
+
+#: Restarts of CG from the true residual when the recursively updated one has converged but
+#: the true one has not (float32 storage drifts); a restart that gains less than a factor 2
+#: stops (the storage's rounding floor is reached).
+MG_MAX_RESTARTS = 4
+
+
+def _dget(diag, dtab, k, j, i):  # pragma: no cover - replaced by the overload in kernels
+    """Diagonal of cell (k, j, i): ``dtab[diag[...]]`` for a uint8 code, else ``diag[...]``."""
+    return dtab[diag[k, j, i]] if diag.dtype == np.uint8 else diag[k, j, i]
+
+
+@nb.extending.overload(_dget, inline="always")
+def _dget_overload(diag, dtab, k, j, i):
+    if isinstance(diag.dtype, nb.types.Integer):
+        def coded(diag, dtab, k, j, i):
+            return dtab[diag[k, j, i]]
+        return coded
+
+    def plain(diag, dtab, k, j, i):
+        return diag[k, j, i]
+    return plain
 
 
 @nb.njit(inline="always")
@@ -638,6 +738,39 @@ def _nsum(x, gz, gy, gx, k, j, i, n0, n1, n2):
     if i > 0:
         s += gx[k, j, i - 1] * x[k, j, i - 1]
     return s
+
+
+def _k_code(mask, out):
+    """Diagonal code of a one-phase level 0: 0 outside ``mask``, else 1 + c_z + 3 c_y + 9 c_x
+    + 27 c_D (conducting neighbours along each axis, Dirichlet faces touched)."""
+    n0, n1, n2 = mask.shape
+    for k in nb.prange(n0):
+        for j in range(n1):
+            for i in range(n2):
+                if not mask[k, j, i]:
+                    out[k, j, i] = 0
+                    continue
+                cz = 0
+                if k + 1 < n0 and mask[k + 1, j, i]:
+                    cz += 1
+                if k > 0 and mask[k - 1, j, i]:
+                    cz += 1
+                cy = 0
+                if j + 1 < n1 and mask[k, j + 1, i]:
+                    cy += 1
+                if j > 0 and mask[k, j - 1, i]:
+                    cy += 1
+                cx = 0
+                if i + 1 < n2 and mask[k, j, i + 1]:
+                    cx += 1
+                if i > 0 and mask[k, j, i - 1]:
+                    cx += 1
+                cd = 0
+                if k == 0:
+                    cd += 1
+                if k == n0 - 1:
+                    cd += 1
+                out[k, j, i] = 1 + cz + 3 * cy + 9 * cx + 27 * cd
 
 
 def _k_diag(mask, gz, gy, gx, bcf, bcl, out):
@@ -669,9 +802,9 @@ def _k_diag(mask, gz, gy, gx, bcf, bcl, out):
                 out[k, j, i] = s
 
 
-def _k_coarsen(mask, gz, gy, gx, mc, gzc, gyc, gxc):
+def _k_coarsen(diag, dtab, gz, gy, gx, mc, gzc, gyc, gxc):
     """Galerkin coarsening by 2×2×2 blocks: coarse activity and face conductances."""
-    n0, n1, n2 = mask.shape
+    n0, n1, n2 = diag.shape
     m0 = mc.shape[0]
     for kc in nb.prange(m0):
         mc[kc] = 0
@@ -682,43 +815,43 @@ def _k_coarsen(mask, gz, gy, gx, mc, gzc, gyc, gxc):
             for j in range(n1):
                 jc = j // 2
                 for i in range(n2):
-                    if not mask[k, j, i]:
+                    if not _dget(diag, dtab, k, j, i) > 0:
                         continue
                     ic = i // 2
                     mc[kc, jc, ic] = 1
-                    if k == 2 * kc + 1 and k + 1 < n0 and mask[k + 1, j, i]:
+                    if k == 2 * kc + 1 and k + 1 < n0 and _dget(diag, dtab, k + 1, j, i) > 0:
                         gzc[kc, jc, ic] += gz[k, j, i]
-                    if j & 1 and j + 1 < n1 and mask[k, j + 1, i]:
+                    if j & 1 and j + 1 < n1 and _dget(diag, dtab, k, j + 1, i) > 0:
                         gyc[kc, jc, ic] += gy[k, j, i]
-                    if i & 1 and i + 1 < n2 and mask[k, j, i + 1]:
+                    if i & 1 and i + 1 < n2 and _dget(diag, dtab, k, j, i + 1) > 0:
                         gxc[kc, jc, ic] += gx[k, j, i]
 
 
-def _k_red_from_zero(x, b, diag):
+def _k_red_from_zero(x, b, diag, dtab):
     """First half sweep from x = 0: red cells b/diag, black cells 0."""
     n0, n1, n2 = x.shape
     for k in nb.prange(n0):
         for j in range(n1):
             for i in range(n2):
-                d = diag[k, j, i]
+                d = _dget(diag, dtab, k, j, i)
                 if d > 0 and ((k + j + i) & 1) == 0:
                     x[k, j, i] = b[k, j, i] / d
                 else:
                     x[k, j, i] = 0.0
 
 
-def _k_sweep(x, b, diag, gz, gy, gx, color):
+def _k_sweep(x, b, diag, dtab, gz, gy, gx, color):
     """Gauss-Seidel on the cells with (k + j + i) % 2 == color."""
     n0, n1, n2 = x.shape
     for k in nb.prange(n0):
         for j in range(n1):
             for i in range((k + j + color) & 1, n2, 2):
-                d = diag[k, j, i]
+                d = _dget(diag, dtab, k, j, i)
                 if d > 0:
                     x[k, j, i] = (b[k, j, i] + _nsum(x, gz, gy, gx, k, j, i, n0, n1, n2)) / d
 
 
-def _k_residual_restrict(x, b, diag, gz, gy, gx, rc):
+def _k_residual_restrict(x, b, diag, dtab, gz, gy, gx, rc):
     """rc = P^T (b − A x): the residual summed over each 2×2×2 block."""
     n0, n1, n2 = x.shape
     m0 = rc.shape[0]
@@ -728,31 +861,31 @@ def _k_residual_restrict(x, b, diag, gz, gy, gx, rc):
             for j in range(n1):
                 jc = j // 2
                 for i in range(n2):
-                    d = diag[k, j, i]
+                    d = _dget(diag, dtab, k, j, i)
                     if d > 0:
                         rc[kc, jc, i // 2] += (b[k, j, i] - d * x[k, j, i]
                                                + _nsum(x, gz, gy, gx, k, j, i, n0, n1, n2))
 
 
-def _k_prolong(x, ec, diag, alpha):
+def _k_prolong(x, ec, diag, dtab, alpha):
     n0, n1, n2 = x.shape
     for k in nb.prange(n0):
         kc = k // 2
         for j in range(n1):
             jc = j // 2
             for i in range(n2):
-                if diag[k, j, i] > 0:
+                if _dget(diag, dtab, k, j, i) > 0:
                     x[k, j, i] += alpha * ec[kc, jc, i // 2]
 
 
-def _k_matvec(p, diag, gz, gy, gx, q):
+def _k_matvec(p, diag, dtab, gz, gy, gx, q):
     """q = A p (0 in cells that do not conduct); returns p·q."""
     n0, n1, n2 = p.shape
     pq = 0.0
     for k in nb.prange(n0):
         for j in range(n1):
             for i in range(n2):
-                d = diag[k, j, i]
+                d = _dget(diag, dtab, k, j, i)
                 if d > 0:
                     v = d * p[k, j, i] - _nsum(p, gz, gy, gx, k, j, i, n0, n1, n2)
                     q[k, j, i] = v
@@ -760,6 +893,26 @@ def _k_matvec(p, diag, gz, gy, gx, q):
                 else:
                     q[k, j, i] = 0.0
     return pq
+
+
+def _k_residual(x, diag, dtab, gz, gy, gx, bcf, r):
+    """r = b − A x, with b = ``bcf`` on the first slice and 0 elsewhere, evaluated in float64
+    (before it is stored); returns |b − A x|² (float64, whatever the storage of r)."""
+    n0, n1, n2 = x.shape
+    rr = 0.0
+    for k in nb.prange(n0):
+        for j in range(n1):
+            for i in range(n2):
+                d = _dget(diag, dtab, k, j, i)
+                if d > 0:
+                    v = _nsum(x, gz, gy, gx, k, j, i, n0, n1, n2) - d * x[k, j, i]
+                    if k == 0:
+                        v += bcf[j, i]
+                    r[k, j, i] = v
+                    rr += v * v
+                else:
+                    r[k, j, i] = 0.0
+    return rr
 
 
 def _k_cg_update(x, r, p, q, alpha):
@@ -811,11 +964,13 @@ class _Kernels:
             setattr(self, name[3:], nb.njit(parallel=parallel, cache=True)(v))
 
 
-_KERNEL_NAMES = ("_k_diag", "_k_coarsen", "_k_red_from_zero", "_k_sweep",
-                 "_k_residual_restrict", "_k_prolong", "_k_matvec", "_k_cg_update", "_k_dot",
-                 "_k_xpby")
+_KERNEL_NAMES = ("_k_code", "_k_diag", "_k_coarsen", "_k_red_from_zero", "_k_sweep",
+                 "_k_residual_restrict", "_k_prolong", "_k_matvec", "_k_residual",
+                 "_k_cg_update", "_k_dot", "_k_xpby")
 _PARALLEL_MIN_CELLS = 1 << 20
 _KERNELS: dict[bool, _Kernels] = {}
+#: ``dtab`` argument of the levels whose diagonal is stored as numbers (never read).
+_NO_TABLE = np.zeros(1)
 
 
 def _kernels(cells: int) -> _Kernels:
@@ -833,32 +988,58 @@ def _block_sum_2d(a: np.ndarray) -> np.ndarray:
     return pad.reshape(m1, 2, m2, 2).sum(axis=(1, 3))
 
 
-class _Level:
-    __slots__ = ("mask", "gz", "gy", "gx", "bcf", "bcl", "diag", "x", "b", "k")
+def _diag_table(g: np.ndarray) -> np.ndarray:
+    """The 82 diagonal values of a one-phase level 0, indexed by :func:`_k_code`'s code."""
+    tab = np.zeros(82)
+    for cd in range(3):
+        for cx in range(3):
+            for cy in range(3):
+                for cz in range(3):
+                    tab[1 + cz + 3 * cy + 9 * cx + 27 * cd] = (
+                        cd * 2.0 * g[0] + cz * g[0] + cy * g[1] + cx * g[2])
+    return tab
 
-    def __init__(self, mask, gz, gy, gx, bcf, bcl, dtype):
-        self.mask, self.gz, self.gy, self.gx, self.bcf, self.bcl = mask, gz, gy, gx, bcf, bcl
-        self.k = _kernels(mask.size)
-        self.diag = np.empty(mask.shape, dtype=dtype)
-        self.k.diag(mask, gz, gy, gx, bcf, bcl, self.diag)
+
+class _Level:
+    """One grid of the hierarchy: face conductances, the diagonal (numbers, or a uint8 code
+    into ``dtab``), the Dirichlet conductances of its first and last slices, and (coarse
+    levels) the work vectors of the cycle."""
+
+    __slots__ = ("gz", "gy", "gx", "bcf", "bcl", "diag", "dtab", "x", "b", "k")
+
+    def __init__(self, diag, dtab, gz, gy, gx, bcf, bcl):
+        self.gz, self.gy, self.gx, self.bcf, self.bcl = gz, gy, gx, bcf, bcl
+        self.diag, self.dtab = diag, dtab
+        self.k = _kernels(diag.size)
         self.x = None
         self.b = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.diag.shape
+
+    @property
+    def args(self) -> tuple:
+        return (self.diag, self.dtab, self.gz, self.gy, self.gx)
 
 
 class _AggregationMG:
     """The multigrid hierarchy and its W/V cycle (see the comment above)."""
 
-    def __init__(self, mask, gz, gy, gx, bcf, bcl):
-        self.levels = [_Level(mask, gz, gy, gx, bcf, bcl, np.float64)]
-        while self.levels[-1].mask.size > MG_COARSEST and len(self.levels) < 30:
+    def __init__(self, level0: _Level):
+        self.levels = [level0]
+        while self.levels[-1].diag.size > MG_COARSEST and len(self.levels) < 30:
             f = self.levels[-1]
-            shape = tuple((s + 1) // 2 for s in f.mask.shape)
+            shape = tuple((s + 1) // 2 for s in f.shape)
             mc = np.empty(shape, np.uint8)
             gzc, gyc, gxc = (np.empty(shape, np.float32) for _ in range(3))
-            f.k.coarsen(f.mask, f.gz, f.gy, f.gx, mc, gzc, gyc, gxc)
+            f.k.coarsen(f.diag, f.dtab, f.gz, f.gy, f.gx, mc, gzc, gyc, gxc)
             bcf = _block_sum_2d(f.bcf).astype(np.float32)
             bcl = _block_sum_2d(f.bcl).astype(np.float32)
-            lev = _Level(mc.view(bool), gzc, gyc, gxc, bcf, bcl, np.float32)
+            diag = np.empty(shape, np.float32)
+            _kernels(mc.size).diag(mc.view(bool), gzc, gyc, gxc, bcf, bcl, diag)
+            del mc
+            lev = _Level(diag, _NO_TABLE, gzc, gyc, gxc, bcf, bcl)
             lev.x = np.empty(shape, np.float32)
             lev.b = np.empty(shape, np.float32)
             self.levels.append(lev)
@@ -866,11 +1047,12 @@ class _AggregationMG:
 
     def _coarse_factor(self):
         lev = self.levels[-1]
-        act = lev.diag > 0
+        diag = lev.diag if lev.dtab is _NO_TABLE else lev.dtab[lev.diag]
+        act = diag > 0
         n = int(act.sum())
         idx = np.full(act.shape, -1, np.int64)
         idx[act] = np.arange(n)
-        rows, cols, vals = [idx[act]], [idx[act]], [lev.diag[act].astype(float)]
+        rows, cols, vals = [idx[act]], [idx[act]], [diag[act].astype(float)]
         for a, g in enumerate((lev.gz, lev.gy, lev.gx)):
             lo = tuple(slice(0, -1) if q == a else slice(None) for q in range(3))
             hi = tuple(slice(1, None) if q == a else slice(None) for q in range(3))
@@ -897,92 +1079,129 @@ class _AggregationMG:
         nxt = self.levels[level + 1]
         sweeps = MG_FINE_SWEEPS if level == 0 else MG_COARSE_SWEEPS
         visits = 1 if level == 0 else MG_GAMMA
-        args = (lev.diag, lev.gz, lev.gy, lev.gx)
+        args = lev.args
         k = lev.k
         for visit in range(visits):
             for s in range(sweeps):
                 if visit == 0 and s == 0:
-                    k.red_from_zero(x, b, lev.diag)
+                    k.red_from_zero(x, b, lev.diag, lev.dtab)
                 else:
                     k.sweep(x, b, *args, 0)
                 k.sweep(x, b, *args, 1)
             k.residual_restrict(x, b, *args, nxt.b)
             self.cycle(level + 1, nxt.b, nxt.x)
-            k.prolong(x, nxt.x, lev.diag, MG_ALPHA)
+            k.prolong(x, nxt.x, lev.diag, lev.dtab, MG_ALPHA)
             for _ in range(sweeps):
                 k.sweep(x, b, *args, 1)
                 k.sweep(x, b, *args, 0)
 
 
-def _level0(perc, g, dm):
-    """Face conductances (arrays, or broadcast scalars for one diffusivity) and the Dirichlet
-    conductances of the first and last slices, in units of the transport-face conductance."""
-    n0, n1, n2 = perc.shape
+def _level0(perc, g, dm, ftype) -> _Level:
+    """The finest level, in units of the transport-face conductance: for one diffusivity the
+    face conductances are broadcast scalars and the diagonal a uint8 code (1 byte per voxel);
+    with a diffusivity map the face conductances are arrays of ``ftype`` and the diagonal is
+    float64."""
+    shape = perc.shape
+    k = _kernels(perc.size)
     if dm is None:
-        gz, gy, gx = (np.broadcast_to(np.float64(ga), perc.shape) for ga in g)
+        gz, gy, gx = (np.broadcast_to(np.float64(ga), shape) for ga in g)
         bcf = np.where(perc[0], 2.0 * g[0], 0.0)
         bcl = np.where(perc[-1], 2.0 * g[0], 0.0)
-        return gz, gy, gx, bcf, bcl
+        code = np.empty(shape, np.uint8)
+        k.code(perc, code)
+        return _Level(code, _diag_table(g), gz, gy, gx, bcf, bcl)
     faces = []
     for a in range(3):
-        ga = np.zeros(perc.shape)
+        ga = np.zeros(shape, ftype)
         lo = tuple(slice(0, -1) if q == a else slice(None) for q in range(3))
         hi = tuple(slice(1, None) if q == a else slice(None) for q in range(3))
-        da, db = dm[lo], dm[hi]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            h = np.where(perc[lo] & perc[hi], 2.0 * da * db / (da + db), 0.0)
-        ga[lo] = g[a] * h
+        for s in range(shape[0] - (a == 0)):  # slab by slab: no volume-sized temporaries
+            sl = tuple(slice(s, s + 1) if q == 0 else slice(None) for q in range(3))
+            pl, ph = perc[lo][sl], perc[hi][sl]
+            da, db = dm[lo][sl], dm[hi][sl]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ga[lo][sl] = np.where(pl & ph, g[a] * 2.0 * da * db / (da + db), 0.0)
         faces.append(ga)
     bcf = np.where(perc[0], 2.0 * g[0] * dm[0], 0.0)
     bcl = np.where(perc[-1], 2.0 * g[0] * dm[-1], 0.0)
-    return faces[0], faces[1], faces[2], bcf, bcl
+    diag = np.empty(shape, np.float64)
+    k.diag(perc, faces[0], faces[1], faces[2], bcf, bcl, diag)
+    return _Level(diag, _NO_TABLE, faces[0], faces[1], faces[2], bcf, bcl)
 
 
-def _solve_mg(perc, g, dm, rtol, maxiter, progress):
-    """CG preconditioned by the aggregation multigrid; returns the grid concentration (0
-    outside the percolating cluster), iterations, true relative residual, setup and solve s."""
+def _solve_mg(perc_ref: list, g, dm, rtol, maxiter, progress, precision="single"):
+    """CG preconditioned by the aggregation multigrid.
+
+    ``perc_ref`` is a one-element list holding the percolating mask; it is emptied once the
+    level-0 operator is built, so that the mask is not kept through the solve when the caller
+    holds no other reference. Returns the grid concentration (0 outside the percolating
+    cluster; float32 or float64 by ``precision``), the activity of each voxel (the level-0
+    diagonal: > 0 where solved for), iterations, the true relative residual, setup and solve
+    seconds, and the CG restarts."""
+    vtype = PRECISIONS[precision]
     t0 = time.perf_counter()
-    gz, gy, gx, bcf, bcl = _level0(perc, g, dm)
-    mg = _AggregationMG(perc, gz, gy, gx, bcf, bcl)
-    lev = mg.levels[0]
+    perc = perc_ref.pop()
+    shape = perc.shape
+    lev = _level0(perc, g, dm, np.float64)
+    del perc
+    mg = _AggregationMG(lev)
     setup = time.perf_counter() - t0
     t0 = time.perf_counter()
-    n0 = perc.shape[0]
-    b = np.zeros(perc.shape)
-    b[0] = bcf                                   # c = 1 reservoir on the first face
-    x = np.where(perc, (1.0 - (np.arange(n0) + 0.5) / n0)[:, None, None], 0.0)
-    args = (lev.diag, gz, gy, gx)
+    n0 = shape[0]
     k = lev.k
-    q = np.empty_like(x)
-    k.matvec(x, *args, q)
-    r = b - q
-    bnorm = math.sqrt(k.dot(b, b))
-    rnorm = math.sqrt(k.dot(r, r))
-    z = np.empty_like(x)
-    p = np.zeros_like(x)
+    args = lev.args
+    # x: linear profile along the axis in the solved cells, 0 elsewhere (exact for a block)
+    x = np.empty(shape, vtype)
+    prof = (1.0 - (np.arange(n0) + 0.5) / n0).astype(vtype)
+    for s in range(n0):
+        active = lev.diag[s] > 0 if lev.dtab is _NO_TABLE else lev.diag[s] != 0
+        np.multiply(active, prof[s], out=x[s])
+    r = np.empty(shape, vtype)
+    rnorm = math.sqrt(k.residual(x, *args, lev.bcf, r))
+    bnorm = float(np.sqrt(np.sum(np.square(lev.bcf, dtype=np.float64))))
+    z = np.empty(shape, vtype)           # z = M r, then q = A p in the same array
+    p = np.zeros(shape, vtype)
     limit = maxiter or 500
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=limit, desc="tortuosity (cg-mg)", leave=False)
-    rz_old = 1.0
+        bar = tqdm(total=limit, desc=f"tortuosity (cg-mg, {precision})", leave=False)
     its = 0
-    while rnorm > rtol * bnorm and its < limit:
-        mg.cycle(0, r, z)
-        rz = k.dot(r, z)
-        k.xpby(z, p, rz / rz_old if its else 0.0)
-        rz_old = rz
-        pq = k.matvec(p, *args, q)
-        rnorm = math.sqrt(k.cg_update(x, r, p, q, rz / pq))
-        its += 1
-        if bar is not None:
-            bar.update(1)
+    restarts = 0
+    true_rnorm = rnorm
+    while its < limit:
+        rz_old = 1.0
+        first = True
+        while rnorm > rtol * bnorm and its < limit:
+            mg.cycle(0, r, z)
+            rz = k.dot(r, z)
+            k.xpby(z, p, 0.0 if first else rz / rz_old)
+            first = False
+            rz_old = rz
+            pq = k.matvec(p, *args, z)
+            rnorm = math.sqrt(k.cg_update(x, r, p, z, rz / pq))
+            its += 1
+            if bar is not None:
+                bar.update(1)
+        # the recursively updated residual drifts from the true one (more so in float32):
+        # check the true one, and restart from it while that still pays
+        previous = true_rnorm
+        true_rnorm = math.sqrt(k.residual(x, *args, lev.bcf, r))
+        rnorm = true_rnorm
+        if (true_rnorm <= rtol * bnorm or restarts >= MG_MAX_RESTARTS
+                or (restarts and true_rnorm > 0.5 * previous)):
+            break
+        restarts += 1
     if bar is not None:
         bar.close()
-    k.matvec(x, *args, q)
-    true_res = math.sqrt(k.dot(b - q, b - q)) / bnorm
-    if rnorm > rtol * bnorm:
-        warnings.warn(f"tortuosity solver (cg-mg) did not reach rtol={rtol:g} in {its} "
-                      "iterations; check flux_deviation", FitWarning, stacklevel=3)
-    return x, its, true_res, setup, time.perf_counter() - t0
+    del z, p, r
+    true_res = true_rnorm / bnorm
+    # a float32 solve may stop at its rounding floor a little above rtol (τ is then still
+    # accurate to a few rtol, and the residual is reported); beyond 10 rtol it is flagged by
+    # the result's diagnostics as well
+    if true_res > rtol and (its >= limit or true_res > 10 * rtol):
+        warnings.warn(f"tortuosity solver (cg-mg, {precision}) did not reach rtol={rtol:g} in "
+                      f"{its} iterations (relative residual {true_res:.2g}); check "
+                      "flux_deviation", FitWarning, stacklevel=3)
+    return x, lev.diag, its, true_res, setup, time.perf_counter() - t0, restarts

@@ -226,12 +226,13 @@ def resolve_phase(volume, phase=None, voxel_size=None, *, allow_empty: bool = Fa
     voxel_size : ndarray of 3 floats, m
     """
     if isinstance(volume, Volume):
-        labels = check_labels(volume.labels, source=volume.source, min_size=min_size)
+        labels = check_labels(_lazy_zarr(volume.labels), source=volume.source,
+                              min_size=min_size)
         vs = voxel_size_3(volume.voxel_size if voxel_size is None else voxel_size,
                           source=volume.source)
         phases, source = volume.phases, volume.source
     else:
-        labels = check_labels(volume, min_size=min_size)
+        labels = check_labels(_lazy_zarr(volume), min_size=min_size)
         vs = voxel_size_3(voxel_size)
         phases, source = {}, None
     if labels.dtype == bool:
@@ -249,6 +250,16 @@ def resolve_phase(volume, phase=None, voxel_size=None, *, allow_empty: bool = Fa
                              expected=f"a phase present in the volume ({_present(labels)}; "
                              "`ionscale micro labels FILE` lists them)")
     return mask, vs
+
+
+def _lazy_zarr(labels):
+    """A zarr array as a dask array (read chunk by chunk; zarr has no element-wise ``==``);
+    anything else unchanged."""
+    if type(labels).__module__.startswith("zarr"):
+        import dask.array as da
+
+        return da.from_zarr(labels)
+    return labels
 
 
 def _present(labels) -> str:
