@@ -333,7 +333,9 @@ class Result:
         lines = [self.title or self.method]
         if self.status != "ok":
             lines[0] += f"  [{self.status.upper()}]"
-        lines += [f"  {v}" for v in self.values.values()]
+        for v in self.values.values():
+            own_T = (v.details or {}).get("temperature_K")  # a value of a temperature series
+            lines.append(f"  {v}" if own_T is None else f"  {v}   at {float(own_T):.4g} K")
         if self.fit is not None:
             q = self.fit.quality()
             if self.fit.absolute_sigma:

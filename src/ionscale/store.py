@@ -19,8 +19,9 @@ plain SQLite file that any SQLite client can read; the tables are
 ``analysis_inputs``    which measurements an analysis used.
 ``results``            one row per value of an analysis: ``name``, ``symbol``, ``value``,
                        ``error``, ``unit`` (SI), the same in the field unit (``field_value``,
-                       ``field_error``, ``field_unit``) and ``temperature_K``, so that an
-                       Arrhenius plot across techniques is one query.
+                       ``field_error``, ``field_unit``) and ``temperature_K`` (the value's
+                       own ``details["temperature_K"]`` in a temperature series, else the
+                       analysis's), so that an Arrhenius plot across techniques is one query.
 ``figures``            PNG images of an analysis (for the report).
 
 Durability
@@ -709,8 +710,9 @@ class Store:
         rows = []
         for position, (key, v) in enumerate(result.values.items()):
             fv, fe, funit = v.field()
+            own_T = (v.details or {}).get("temperature_K")  # a value of a temperature series
             rows.append((position, key, v.label, _finite(v.value), _finite(v.error), v.unit,
-                         _finite(fv), _finite(fe), funit))
+                         _finite(fv), _finite(fe), funit, _finite(own_T)))
         figure_rows = []
         for name, png in (figures or {}).items():
             if not isinstance(png, bytes | bytearray | memoryview):
@@ -765,7 +767,7 @@ class Store:
             "INSERT INTO results (analysis_id, position, name, symbol, value, error, unit, "
             "field_value, field_error, field_unit, temperature_K) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(analysis_id, *r, temperature) for r in rows])
+            [(analysis_id, *r[:-1], temperature if r[-1] is None else r[-1]) for r in rows])
 
     def find_analysis(self, cache_key: str, sample: str | None = None) -> dict[str, Any] | None:
         """The stored analysis with this ``cache_key`` (of ``sample`` if given), or None.

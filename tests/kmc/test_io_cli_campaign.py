@@ -145,3 +145,37 @@ def test_bad_model_input():
         simulate(Model(lat, [Species("A", count=1)], 300.0))
     with pytest.raises(InputError, match="jump type"):
         Model(lat, [Species("A", count=1, nu={"xx": 1.0})], 300.0).tables()
+
+
+def test_series_values_are_stored_at_their_own_temperatures(tmp_path):
+    from ionscale.store import Store
+
+    model = Model(builtin_lattice("sc", 6, a=3e-10),
+                  [Species("Li", fraction=0.5, Ea="0.3 eV")], 600.0)
+    series = arrhenius_series(model, [500.0, 700.0], events=3e4, blocks=48, lags=4, seed=1)
+    assert "at 500 K" in series.summary() and "at 700 K" in series.summary()
+    with Store(tmp_path / "x.sqlite") as store:
+        store.add_sample("s")
+        store.save_analysis("s", "kmc.series", series, cache_key="k",
+                            conditions={"temperature": 600.0})
+        rows = {r["name"]: r for r in store.results()}
+    assert rows["D_tracer@500K"]["temperature_K"] == 500.0
+    assert rows["D_tracer@700K"]["temperature_K"] == 700.0
+    assert rows["D_tracer@500K"]["symbol"] == rows["D_tracer@700K"]["symbol"]
+
+
+@pytest.mark.parametrize("encode", [
+    lambda t: t.encode("utf-32"),                       # read (byte-order mark)
+    lambda t: t.encode("utf-8").replace(b"demo", b"d\xe5mo", 1),   # stray Latin-1 byte
+    lambda t: b"\x00\x01\x02binary" + t.encode(),       # binary: an InputError
+])
+def test_model_file_encodings_never_crash(tmp_path, encode):
+    """Found by the fuzz run: a model file that is not UTF-8 raised UnicodeDecodeError."""
+    path = tmp_path / "m.toml"
+    path.write_bytes(encode(demo_model_toml("walker")))
+    try:
+        model, _ = read_model(path)
+    except InputError as exc:
+        assert str(path) in str(exc)
+    else:
+        assert model.temperature == 500.0

@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..io.text import decode_text
 from ..units import parse_quantity
 from .model import Couple, Exchange, Model, Reservoir, Species, lattice_from_spec
 
@@ -148,10 +149,12 @@ def read_model(path: str | os.PathLike, *, temperature: float | None = None
     path = Path(path)
     file = str(path)
     try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
+        doc = tomllib.loads(decode_text(path.read_bytes(), file))
     except FileNotFoundError:
         raise InputError("file not found", file=file, expected="a kMC model TOML file") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise InputError(f"cannot read it ({exc.strerror})", file=file,
+                         expected="a kMC model TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=file,
                          expected="a kMC model TOML file") from None

@@ -264,8 +264,10 @@ def series_from_results(results, provenance: Provenance) -> KMCSeries:
             if k in r.values:
                 v = r.values[k]
                 key = f"{k}@{r.temperature:.6g}K"
-                values[key] = Value(key, v.value, v.error, v.unit,
-                                    f"{v.label} ({r.temperature:.4g} K)")
+                # one symbol over the series (one line in an Arrhenius overview); the
+                # store files each value at its own temperature
+                values[key] = Value(key, v.value, v.error, v.unit, v.label,
+                                    details={"temperature_K": float(r.temperature)})
     diags = tuple(d for r in results for d in r.diagnostics)
     return KMCSeries(values=values, provenance=provenance, diagnostics=diags,
                      title=f"kMC over {len(results)} temperatures",

@@ -86,7 +86,11 @@ def diffusivity_overview_figure(rows: list[dict]):
         ax.set_xlabel("1000/T (K⁻¹)")
         ax.set_ylabel("D (cm² s⁻¹)")
         ax.set_title("diffusivities of this sample, all techniques")
-        ax.legend(loc="upper right")
+        if len(series) <= 6:
+            ax.legend(loc="upper right")
+        else:  # too many to sit on the data: below it, the figure taller to hold them
+            fig.set_size_inches(SINGLE, 2.9 + 0.14 * len(series))
+            fig.legend(loc="outside lower center", ncols=1, fontsize="small")
         _celsius_axis(ax)
     return fig
 
@@ -122,15 +126,24 @@ def arrhenius_overview_figure(rows: list[dict]):
 
     samples = sorted({label.split(": ", 1)[0] for series, *_ in kinds for label in series})
     colours = {s: f"C{i % 10}" for i, s in enumerate(samples)}
+    from matplotlib.lines import Line2D
+
     with style():
-        fig, axes = plt.subplots(1, len(kinds), figsize=(DOUBLE, 3.2), layout="constrained",
-                                 squeeze=False)
+        # one legend below both panels, one entry per sample (its colour): every series of a
+        # campaign would not fit at a journal width; each sample's own diffusivity figure
+        # names its series
+        fig, axes = plt.subplots(1, len(kinds),
+                                 figsize=(DOUBLE, 3.0 + 0.16 * math.ceil(len(samples) / 2)),
+                                 layout="constrained", squeeze=False)
         for ax, (series, ylabel, factor) in zip(axes[0], kinds, strict=True):
             _draw(ax, series, factor, colours)
             ax.set_yscale("log")
             ax.set_xlabel("1000/T (K⁻¹)")
             ax.set_ylabel(ylabel)
             _celsius_axis(ax)
-            ax.legend(loc="upper right", fontsize="small")
-        fig.suptitle("Arrhenius plot of all samples (open markers: results with warnings)")
+        handles = [Line2D([], [], color=colours[s], marker="o", ms=3.5, lw=0.8)
+                   for s in samples]
+        fig.legend(handles, samples, loc="outside lower center", ncols=2, fontsize="small")
+        fig.suptitle("Arrhenius plot of all samples (colour: sample; open markers: results "
+                     "with warnings)")
     return fig

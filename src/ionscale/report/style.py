@@ -10,8 +10,8 @@ Every figure the report shows (and :func:`ionscale.campaign.figure_png` stores) 
 * moves a legend that covers data to a free corner of its axes, or outside it (below a
   single-column figure, to the right of a panel otherwise);
 * keeps every text at 6 pt or more;
-* blanks minor tick labels that would overlap another tick label (a log axis spanning less
-  than a decade labels every minor tick, too tight at a column's width);
+* blanks tick labels that would overlap another tick label (a log axis spanning less than a
+  decade labels every minor tick; a secondary °C axis crowds at the hot end);
 
 and returns the figure as PNG (300 dpi) and SVG bytes. A technique's ``plot()`` can draw at the
 right size from the start with :func:`new_axes` / :func:`new_figure`.
@@ -360,28 +360,34 @@ def _blanking_formatter(inner, hidden: list[float]):
 
 
 def _thin_tick_labels(fig, renderer, pad: float = 1.0) -> bool:
-    """Blank the minor tick labels that overlap a major one or a minor one kept before it;
-    True when any was blanked."""
+    """Blank the tick labels that overlap one kept before them: major labels in axis order
+    (a secondary °C axis crowds at the hot end), then minor labels; True when any was
+    blanked."""
     changed = False
-    for ax in fig.axes:
+    every = [a for ax in fig.axes for a in (ax, *getattr(ax, "child_axes", []))]
+    for ax in every:
         for axis in (ax.xaxis, ax.yaxis):
-            kept = [t.get_window_extent(renderer).padded(pad)
-                    for t in axis.get_majorticklabels()
-                    if t.get_visible() and t.get_text().strip()]
-            hidden = []
-            for tick in axis.get_minor_ticks():
-                label = tick.label1
-                if not (label.get_visible() and label.get_text().strip()):
-                    continue
-                box = label.get_window_extent(renderer).padded(pad)
-                if any(box.overlaps(k) for k in kept):
-                    hidden.append(tick.get_loc())
-                else:
-                    kept.append(box)
-            if hidden:
-                axis.set_minor_formatter(_blanking_formatter(axis.get_minor_formatter(),
-                                                             hidden))
-                changed = True
+            kept: list = []
+            for major, ticks in ((True, axis.get_major_ticks()),
+                                 (False, axis.get_minor_ticks())):
+                hidden = []
+                for tick in ticks:
+                    label = tick.label1 if tick.label1.get_visible() else tick.label2
+                    if not (label.get_visible() and label.get_text().strip()):
+                        continue
+                    box = label.get_window_extent(renderer).padded(pad)
+                    if any(box.overlaps(k) for k in kept):
+                        hidden.append(tick.get_loc())
+                    else:
+                        kept.append(box)
+                if hidden:
+                    if major:
+                        axis.set_major_formatter(
+                            _blanking_formatter(axis.get_major_formatter(), hidden))
+                    else:
+                        axis.set_minor_formatter(
+                            _blanking_formatter(axis.get_minor_formatter(), hidden))
+                    changed = True
     return changed
 
 
