@@ -58,6 +58,10 @@ READERS = {
     "store": "benchmarks.fuzz:_read_store",
     "cycling": "ionscale.io.cycling:read_cycling",
     "interdiffusion": "ionscale.io.interdiffusion:read_profile",
+    "bruker-pfg": "benchmarks.fuzz:_read_bruker_pfg",
+    "kmc-model": "ionscale.kmc.io:read_model",
+    "cif": "ionscale.kmc.cif:read_cif_sites",
+    "eds-map": "benchmarks.fuzz:_read_eds_map",
 }
 
 
@@ -71,6 +75,69 @@ def _read_volume(path):
     from ionscale.io.volume import read_volume
 
     return read_volume(path, voxel_size=1e-6)
+
+
+def _jcamp(path: Path, params: dict) -> None:
+    lines = ["##TITLE= Parameter file, TopSpin 3.6.2", "##JCAMP-DX= 5.0",
+             "##DATATYPE= Parameter Values", "##ORIGIN= Bruker BioSpin GmbH",
+             "$$ written by ionscale's fuzz harness"]
+    for key, value in params.items():
+        if isinstance(value, str):
+            lines.append(f"##${key}= <{value}>")
+        elif isinstance(value, list):
+            lines.append(f"##${key}= (0..{len(value) - 1})")
+            lines += [" ".join(str(v) for v in value[k:k + 8]) for k in range(0, len(value), 8)]
+        else:
+            lines.append(f"##${key}= {value}")
+    path.write_text("\n".join(lines + ["##END="]) + "\n", encoding="latin-1")
+
+
+def write_bruker_pfg(folder: Path) -> Path:
+    """A small Bruker pseudo-2D PFG experiment (acqus, acqu2s, difflist, ser): 8 gradients,
+    256 points, one Lorentzian line decaying with b; returns its EXPNO folder."""
+    import numpy as np
+
+    d = folder / "12"
+    d.mkdir(parents=True, exist_ok=True)
+    D, P = [0.0] * 64, [0.0] * 64
+    D[20], D[1], P[1], P[30] = 0.1, 5.0, 3.5, 1000
+    td, sw, bf1 = 256, 10000.0, 155.5022
+    _jcamp(d / "acqus", {"AQ_mod": 3, "BF1": bf1, "BYTORDA": 0, "D": D, "DECIM": 16,
+                         "DSPFVS": 20, "DTYPA": 0, "GRPDLY": 0, "NUC1": "7Li", "O1": 0,
+                         "P": P, "PULPROG": "ledbpgp2s", "SFO1": bf1, "SW_h": sw, "TD": td,
+                         "TE": 393.0, "GPZ": [0] * 6 + [100] + [0] * 25})
+    g = np.linspace(20, 620, 8)
+    _jcamp(d / "acqu2s", {"NUC1": "off", "TD": g.size, "SW_h": 1, "SFO1": bf1})
+    (d / "difflist").write_text("".join(f"{v:.6f}\n" for v in g), encoding="ascii")
+    t = np.arange(td // 2) / sw
+    out = np.zeros((g.size, td))
+    for i, gi in enumerate(g):
+        fid = 2e6 * np.exp(-(gi / 400.0) ** 2) * np.exp(2j * np.pi * 500.0 * t - t / 5e-3)
+        out[i, 0::2], out[i, 1::2] = fid.real, fid.imag
+    (d / "ser").write_bytes(np.round(out).astype("<i4").tobytes())
+    return d
+
+
+def _read_bruker_pfg(path):
+    """A mutated file of a Bruker experiment (``x.acqus``, ``x.acqu2s``, ``x.difflist``) read
+    in a copy of the generated experiment, in place of the file its suffix names."""
+    from ionscale.io.nmr import read_bruker_pfg
+
+    path = Path(path)
+    template = path.parent / "bruker-template" / "12"
+    if not template.is_dir():
+        write_bruker_pfg(template.parent)
+    case = path.parent / "bruker-case"
+    shutil.rmtree(case, ignore_errors=True)
+    shutil.copytree(template, case)
+    shutil.copyfile(path, case / path.suffix[1:])
+    return read_bruker_pfg(case)
+
+
+def _read_eds_map(path):
+    from ionscale.imaging.eds import read_eds_map
+
+    return read_eds_map(path, elements=["Zr"], pixel_size="81.4 nm")
 
 
 def _read_store(path):
@@ -130,6 +197,25 @@ def _generated_seeds(folder: Path) -> list[Seed]:
         lines.append(f"{j + 1:7d}   {t:9.4f}s  {v:13.4e}  {v:13.4e}  {0.0:13.4e}")
     (folder / "ct1t2.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.append(Seed("topspin-relaxation", folder / "ct1t2.txt"))
+    bruker = write_bruker_pfg(folder / "bruker")
+    for role in ("acqus", "acqu2s", "difflist"):
+        shutil.copyfile(bruker / role, folder / f"experiment.{role}")
+        out.append(Seed("bruker-pfg", folder / f"experiment.{role}"))
+    from ionscale.kmc.io import write_demo_model
+
+    for kind in ("lattice-gas", "walker", "couple"):
+        out.append(Seed("kmc-model", write_demo_model(folder / f"kmc-{kind}.toml", kind)))
+    (folder / "LiF.cif").write_text(
+        "data_LiF\n_cell_length_a 4.0263(3)\n_cell_length_b 4.0263\n_cell_length_c 4.0263\n"
+        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\nloop_\n"
+        "_space_group_symop_operation_xyz\n'x, y, z'\n'x, y+1/2, z+1/2'\n'x+1/2, y, z+1/2'\n"
+        "'x+1/2, y+1/2, z'\n'-x, -y, -z'\nloop_\n_atom_site_label\n_atom_site_type_symbol\n"
+        "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_occupancy\n"
+        "Li1 Li1+ 0 0 0 1.0\nF1 F1- 0.5 0.5 0.5 1.0\n", encoding="ascii")
+    out.append(Seed("cif", folder / "LiF.cif"))
+    zr = np.random.default_rng(5).poisson(20, (24, 30))
+    np.savetxt(folder / "eds_Zr.txt", zr, fmt="%d")
+    out.append(Seed("eds-map", folder / "eds_Zr.txt"))
     store = folder / "results.sqlite"
     from ionscale.results import Provenance, Result, Value
     from ionscale.store import Store
