@@ -21,7 +21,13 @@ import numpy as np
 
 HELPS = [["--help"], ["run", "--help"], ["db", "list", "--help"], ["tracer", "fit", "--help"],
          ["nmr", "pfg", "--help"], ["eis", "fit", "--help"], ["micro", "metrics", "--help"],
-         ["cycling", "ccd", "--help"], ["report", "--help"], ["methods", "--help"]]
+         ["cycling", "ccd", "--help"], ["report", "--help"], ["methods", "--help"],
+         ["diffusion", "--help"], ["diffusion", "matano", "--help"], ["fibsem", "--help"],
+         ["fibsem", "pipeline", "--help"], ["kmc", "--help"], ["kmc", "run", "--help"],
+         ["correlate", "--help"], ["correlate", "phases", "--help"], ["demo", "--help"]]
+
+#: small commands that do real work but need no input file
+SMALL = [["kmc", "lattices"], ["cycling", "formats"]]
 
 
 def _profile(folder: Path) -> Path:
@@ -54,7 +60,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     folder = Path(tempfile.mkdtemp())
     try:
-        commands = HELPS + [["tracer", "fit", str(_profile(folder)), "--time", "1 h",
+        commands = HELPS + SMALL + [["tracer", "fit", str(_profile(folder)), "--time", "1 h",
                              "--source", "fit", "--background", "fit"]]
         print(f"{'command':58s} {'min s':>7s} {'median s':>9s}  rc")
         for cmd in commands:

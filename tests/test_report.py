@@ -403,3 +403,65 @@ def test_save_figure_prints_at_a_journal_width():
     assert ax.get_legend().get_bbox_to_anchor().y0 < ax.bbox.y0
     assert "\n" in ax.get_title()
     assert not plt.fignum_exists(fig.number)
+
+
+# --------------------------------------------------------------------------- headline numbers
+
+
+def test_key_results_of_interdiffusion_kmc_and_correlative_analyses(tmp_path):
+    from ionscale.report import build_context, headline_rank
+
+    def value(name, v, unit="", symbol=None):
+        return Value(name, v, 0.02 * v, unit, symbol or name)
+
+    def result(*values):
+        return Result(values={v.name: v for v in values},
+                      provenance=Provenance.build("custom"), title="t")
+
+    path = tmp_path / "k.sqlite"
+    with Store(path) as db:
+        db.add_sample("couple", "Ti-Zr")
+        db.save_analysis("couple", "interdiffusion.matano", result(
+            value("D_0.5", 3e-13, "m^2/s", "D̃(X=0.5)"), value("x_matano", 1e-4, "m"),
+            value("C_left", 0.1)), cache_key="m", label="matano",
+            conditions={"temperature": 1273.15})
+        db.save_analysis("couple", "interdiffusion.fit", result(
+            value("D_knot1", 2e-15, "m^2/s", "D̃(X=0.05)"),
+            value("D_knot2", 3e-15, "m^2/s", "D̃(X=0.5)"), value("x0", 3e-4, "m")),
+            cache_key="k", label="knots only", conditions={"temperature": 1373.15})
+        db.add_sample("kmc", "lattice gas")
+        db.save_analysis("kmc", "kmc.run", result(
+            value("D_tracer_Li", 4e-10, "m^2/s", "D*(Li)"),
+            value("D_tracer_x_Li", 4e-10, "m^2/s", "D*_x(Li)"),
+            value("D_sigma", 5e-10, "m^2/s", "D_σ"), value("f", 0.84), value("f_I", 1.06),
+            value("H_R", 0.8), value("Gamma", 1e9, "1/s")), cache_key="r", label="run")
+        db.save_analysis("kmc", "kmc.series", result(
+            value("D_tracer@500K", 1e-10, "m^2/s", "D*"), value("f@500K", 0.84)),
+            cache_key="s", label="series")
+        db.add_sample("cathode", "correlative")
+        db.save_analysis("cathode", "correlative.phases", result(
+            value("fraction_LLZTO", 0.36, symbol="φ(LLZTO)"),
+            value("6Li_LLZTO", 0.3, symbol="6Li fraction (LLZTO)"),
+            value("contact_LLZTO_LCO", 1e-9, "m^2"), value("unassigned", 0.01)),
+            cache_key="p", label="phases")
+        db.save_analysis("cathode", "correlative.stats", result(
+            value("r", 0.17, symbol="Pearson r"), value("p_value", 0.01)),
+            cache_key="c", label="stats")
+    with Store(path, readonly=True) as db:
+        context = build_context(db, "k")
+    key = {s["name"]: [(k["name"], k["method"], k["T"]) for k in s["key_results"]]
+           for s in context["samples"]}
+    # a D̃ at a named composition; a fit's knots only when it gives no such D̃
+    assert key["couple"] == [("D_0.5", "interdiffusion.matano", "1000"),
+                             ("D_knot1", "interdiffusion.fit", "1100"),
+                             ("D_knot2", "interdiffusion.fit", "1100")]
+    # kMC: species suffixes yes, axis components and f_I no; a series' @T values at their T
+    assert [n for n, _, _ in key["kmc"]] == ["D_tracer_Li", "D_tracer@500K", "D_sigma", "H_R",
+                                             "f", "f@500K"]
+    assert ("D_tracer@500K", "kmc.series", "226.9") in key["kmc"]
+    assert [n for n, _, _ in key["cathode"]] == ["fraction_LLZTO", "6Li_LLZTO", "r"]
+    assert headline_rank("D_tracer_x") is None and headline_rank("contact_a_b") is None
+    assert headline_rank("D_knot3")[0] > headline_rank("D_0.25")[0]
+    # every sample shows up side by side
+    compare = {row["symbol"] for row in context["comparison"]["rows"]}
+    assert {"D̃(X=0.5)", "D*(Li)", "D_σ", "Pearson r", "φ(LLZTO)"} <= compare

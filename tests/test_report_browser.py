@@ -228,6 +228,14 @@ def test_phone_width_has_no_sideways_scrolling(browser, report, tmp_path):
             "[t.scrollWidth, t.closest('.table-wrap') ? "
             "t.closest('.table-wrap').clientWidth : 0])"):
         assert box <= 420
+    # the key-results tables fit the screen without scrolling sideways inside their box:
+    # one block per number, the analysis link included
+    key = page.evaluate("Array.from(document.querySelectorAll('table.key-results')).map(t => "
+                        "[t.scrollWidth, t.closest('.table-wrap').clientWidth, "
+                        "t.getBoundingClientRect().right])")
+    assert len(key) == 2
+    for scroll, box, right in key:
+        assert scroll <= box + 1 and right <= 420
     images = page.evaluate("Array.from(document.images).map(i => i.getBoundingClientRect()"
                            ".width)")
     assert images and max(images) <= 420

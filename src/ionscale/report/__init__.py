@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,16 +41,54 @@ _TEMPLATE = Path(__file__).with_name("template.html")
 #: at about 13 px)
 _SCREEN_SCALE = 96 * 1.2
 
-#: Headline quantities (stored result names), in the order the key-results tables list them
+#: Headline quantities (stored result names), in the order the key-results tables list them.
+#: An entry is an exact name or a regular expression (``re.fullmatch``) for names that carry a
+#: composition, species or phase: ``D_0.5`` (interdiffusion D̃ at C = 0.5), ``D_tracer_Li``
+#: (kMC, one species of several), ``fraction_LLZTO`` (a segmented phase), ``6Li_LLZTO`` (the
+#: tracer fraction in a phase). A series' ``name@<T>K`` values count as ``name`` at T.
 HEADLINE = (
     "D", "D_mean", "k", "D_gb_over_delta", "D_gb", "D_eff", "D_eff_rel",
+    # interdiffusion: D̃ at a composition, D̃ from the growth of the interdiffusion width; the
+    # knots of a D̃(C) fit only when its analysis gives no D̃ at a named composition
+    r"D_-?[0-9][0-9.eE+-]*", r"D_knot[0-9]+", "D_width",
+    # kinetic Monte Carlo: tracer and collective (σ) diffusivities, correlation factors; a
+    # species suffix when several move (D_tracer_x/_y/_z are axis components, not species)
+    r"D_tracer(?:_(?![xyz](?:_|$))\w+)?", r"D_sigma(?:_\w+)?",
     "sigma_bulk", "sigma_gb", "sigma_total",
-    "Ea", "Ea_bulk", "Ea_gb", "Ea_total", "H_R",
+    "Ea", "Ea_bulk", "Ea_gb", "Ea_total", "H_R", r"H_R_\w+", r"f(?:_(?!I(?:_|$))\w+)?",
     "fraction", "porosity", "tau", "tau_geometric",
     "thickness_mean_diameter", "thickness_mean_radius", "mean_equivalent_diameter",
+    # correlative and FIB-SEM: phase fractions, the tracer (isotope) fraction of each phase,
+    # Pearson r of two channels
+    r"fraction_\w+", r"[0-9]+[A-Z][a-z]?_\w+", "r",
     "ASR", "CCD",
 )
-_HEADLINE_ORDER = {name: i for i, name in enumerate(HEADLINE)}
+_HEADLINE_EXACT = {name: i for i, name in enumerate(HEADLINE) if name.isidentifier()}
+_HEADLINE_PATTERNS = [(re.compile(name), i) for i, name in enumerate(HEADLINE)
+                      if not name.isidentifier()]
+#: headline entries shown only for an analysis that has no other headline number
+_FALLBACK = {HEADLINE.index(r"D_knot[0-9]+")}
+_AT_T = re.compile(r"(?P<name>.+)@(?P<T>[0-9.eE+-]+)K")
+
+
+def headline_rank(name: str) -> tuple[int, float | None] | None:
+    """``(position in HEADLINE, temperature in K or None)`` of a stored value's name, or
+    None when it is not a headline quantity (``D_tracer@600K`` → the rank of ``D_tracer``,
+    600 K)."""
+    T = None
+    m = _AT_T.fullmatch(name)
+    if m:
+        name = m["name"]
+        try:
+            T = float(m["T"])
+        except ValueError:
+            return None
+    if name in _HEADLINE_EXACT:
+        return _HEADLINE_EXACT[name], T
+    for pattern, i in _HEADLINE_PATTERNS:
+        if pattern.fullmatch(name):
+            return i, T
+    return None
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -158,25 +197,31 @@ def _search_text(*parts: Any) -> str:
 
 def _key_results(sample: str, rows: list[dict], analyses: dict[int, dict]) -> list[dict]:
     """The headline numbers of one sample, each linking to its analysis."""
+    ranked = [(r, rank) for r in rows if r["analysis_id"] in analyses
+              and (rank := headline_rank(r["name"])) is not None]
+    primary = {r["analysis_id"] for r, rank in ranked if rank[0] not in _FALLBACK}
     out = []
-    for r in rows:
-        if r["name"] not in _HEADLINE_ORDER or r["analysis_id"] not in analyses:
+    for r, rank in ranked:
+        if rank[0] in _FALLBACK and r["analysis_id"] in primary:
             continue
         a = analyses[r["analysis_id"]]
+        T_K = r.get("temperature_K")
+        if T_K is None:
+            T_K = rank[1]
         text, rel = value_text(r.get("field_value"), r.get("field_error"),
                                r.get("field_unit", ""), r.get("unit", ""))
         out.append({
             "sample": sample, "symbol": r["symbol"] or r["name"], "name": r["name"],
-            "method": r["method"], "T": _celsius(r.get("temperature_K")),
-            "T_K": r.get("temperature_K"), "text": text, "rel": rel,
+            "rank": rank[0], "method": r["method"], "T": _celsius(T_K),
+            "T_K": T_K, "text": text, "rel": rel,
             "value": r.get("field_value"), "error": r.get("field_error"),
             "unit": r.get("field_unit", ""), "status": a["status"], "analysis": a["id"],
             "label": a["label"],
             "search": _search_text(sample, r["symbol"], r["name"], r["method"], a["label"],
                                    text, a["status"]),
         })
-    out.sort(key=lambda k: (_HEADLINE_ORDER[k["name"]], k["method"], k["T_K"] or 0,
-                            k["analysis"]))
+    # stable: values of one analysis keep their stored order (D̃ knots by composition)
+    out.sort(key=lambda k: (k["rank"], k["method"], k["T_K"] or 0, k["analysis"]))
     return out
 
 
@@ -197,7 +242,7 @@ def _comparison(samples: list[dict]) -> dict[str, Any] | None:
     rows: dict[tuple, dict[str, Any]] = {}
     for s in samples:
         for k in s["key_results"]:
-            key = (_HEADLINE_ORDER[k["name"]], k["symbol"], k["method"], k["T"], k["unit"])
+            key = (k["rank"], k["symbol"], k["method"], k["T"], k["unit"])
             row = rows.setdefault(key, {"symbol": k["symbol"], "method": k["method"],
                                         "T": k["T"], "cells": {n: [] for n in names},
                                         "search": ""})
@@ -360,4 +405,5 @@ def write_report(database: str | os.PathLike, out: str | os.PathLike,
     return out.resolve()
 
 
-__all__ = ["HEADLINE", "build_context", "csv_uri", "render_report", "write_report"]
+__all__ = ["HEADLINE", "build_context", "csv_uri", "headline_rank", "render_report",
+           "write_report"]
