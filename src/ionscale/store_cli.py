@@ -19,7 +19,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .store import Store
 from .units import format_value
 
 
@@ -93,6 +92,8 @@ def _temperature_text(t: float | None) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """``ionscale db list``: the stored values as a table (or JSON)."""
+    from .store import Store  # loaded when a command runs, not for --help
+
     with Store(args.database, readonly=True) as db:
         rows = db.results(sample=args.sample, method=args.method, name=args.name,
                           include_superseded=args.all)
@@ -120,6 +121,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """``ionscale db show``: one analysis with its parameters, provenance and values."""
+    from .store import Store  # loaded when a command runs, not for --help
+
     with Store(args.database, readonly=True) as db:
         a = db.analysis(args.id)
     if args.json:
@@ -180,6 +183,8 @@ def run_show(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     """``ionscale db export``: results to CSV (one row per value) or JSON (everything)."""
     fmt = args.format or ("json" if str(args.out).lower().endswith(".json") else "csv")
+    from .store import Store  # loaded when a command runs, not for --help
+
     with Store(args.database, readonly=True) as db:
         n = len(db.results(sample=args.sample))
         out = db.export(args.out, format=fmt, sample=args.sample)

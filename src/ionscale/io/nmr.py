@@ -128,6 +128,7 @@ import numpy as np
 from ..errors import InputError
 from ..nmr.data import PFGData, RelaxationData
 from ..units import ZERO_CELSIUS, parse_quantity, unit_factor
+from .pfg_sequences import SEQUENCES
 from .text import read_lines, read_table, split_unit
 
 __all__ = [
@@ -1354,11 +1355,11 @@ def _ppm_axis(directory: str, acq: Mapping[str, Any], acqus: str, nfft: int
 
 # ---- gradient shape, sequence, δ, Δ and τ of a Bruker data set --------------------------------
 
-#: Pulse-sequence names accepted by ``sequence=`` (and the CLI's ``--sequence``). Spin and
-#: stimulated echoes share one b; ``double-*`` is a double stimulated echo (convection
-#: compensated, e.g. ``dstebpgp3s``) whose D20 is the total diffusion time, i.e. two halves of
-#: Δ/2 each; ``bipolar`` the 13-interval sequence with pairs of opposite lobes.
-SEQUENCES = ("spin-echo", "stimulated", "bipolar", "double-stimulated", "double-bipolar")
+# Pulse-sequence names accepted by ``sequence=`` (and the CLI's ``--sequence``): SEQUENCES, in
+# io.pfg_sequences. Spin and stimulated echoes share one b; ``double-*`` is a double stimulated
+# echo (convection compensated, e.g. ``dstebpgp3s``) whose D20 is the total diffusion time,
+# i.e. two halves of Δ/2 each; ``bipolar`` the 13-interval sequence with pairs of opposite
+# lobes. Other names people use for them:
 _SEQUENCE_ALIASES = {"pgse": "spin-echo", "se": "spin-echo", "monopolar": "stimulated",
                      "ste": "stimulated", "pgste": "stimulated", "led": "stimulated",
                      "stimulated-echo": "stimulated", "bp": "bipolar", "13-interval": "bipolar",

@@ -110,7 +110,7 @@ def _bpp(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``ionscale nmr`` and its verbs."""
-    from ..io.nmr import SEQUENCES
+    from ..io.pfg_sequences import SEQUENCES
 
     nmr = subparsers.add_parser("nmr", help="PFG-NMR diffusion and relaxation (BPP)")
     verbs = nmr.add_subparsers(dest="verb", metavar="VERB")
