@@ -19,6 +19,24 @@ but runs a model only after exporting it to Fortran and compiling that with f2py
 the side-by-side run needs a kmcos model description of these lattices that has not been
 written yet, so no kmcos figure is given; lattice_mc
 (pure Python, 22 jumps/s at 8,000 sites by its authors' figure) is not worth a run.
+
+Measured on the development machine (2 cores shared with other work, load average 4-6 during
+the run, so these are lower bounds; 2e6 events, best of 3, numba 1 thread):
+
+================================  =========  ===========
+case                              sites      events/s
+================================  =========  ===========
+c = 0.5                           10 648     1.13e6
+c = 0.99                          10 648     1.34e6
+c = 0.5, interactions             10 648     3.59e5
+c = 0.5                           1 000 000  4.44e5
+c = 0.99                          1 000 000  3.61e5
+c = 0.5, interactions             1 000 000  1.07e5
+================================  =========  ===========
+
+Against the goals: interactions at 10⁴ sites ≥ 3e5 met; 2e6 at 10⁴ and 1e6 at 10⁶ sites not met
+here (earlier single runs at lower load: 1.36e6 and 5.75e5). At 10⁶ sites the time goes into
+cache misses of the neighbour tables and the sum tree (rate updates touch ~2z sites per event).
 """
 
 from __future__ import annotations
