@@ -70,6 +70,20 @@ profiles, labels, local thickness with its halo) hold about ``2 × CPUs`` blocks
 their memory is ``blocks in flight × block voxels × (itemsize + a)`` plus what they keep per
 block (for labels: the six boundary planes of every block and the label table). The other
 metrics need the whole volume in memory.
+
+Pore statistics (``psd``, without the watershed split) run chunked too: labels by blocks, then
+one pass measuring every component's part in each block. Per block in flight: the mask, the
+block's global labels (cc3d output and its table lookup) and cc3d's local labels, about
+``itemsize + 17`` bytes per voxel; kept: the boundary planes of every block (as for labels),
+per-component tables of about 250 bytes per component (counts, coordinate sums, bounding
+boxes, 13 Crofton crossing counts, Feret diameter; the estimate assumes one component per 1000
+phase voxels: add 250 bytes per component beyond that) and the Feret candidate points of the
+components that cross block faces (their per-block hull vertices, re-hulled past 4 M points).
+Measured (``/usr/bin/time -v``, 2 CPUs, 4 blocks in flight): 384³ blobs (φ = 0.4, 11 109
+components) in a zarr store of 128³ chunks, peak RSS 343 MB chunked against 601 MB in memory,
+imports alone 182 MB (161 MB against 420 MB above them; the model says 208 MB chunked and
+713 MB in memory); the
+results are identical. ``psd_watershed`` stays in memory (a warning says so for chunked input).
 """
 
 from __future__ import annotations
@@ -163,8 +177,9 @@ MODELS: dict[str, MemoryModel] = {m.metric: m for m in [
                      "38 at 128³ is mostly fixed costs)"),
     MemoryModel("geodesic_graph", a=20.0,
                 note="geometric tortuosity, 6/26-neighbour Dijkstra: mask, float64 map, heap"),
-    MemoryModel("psd", a=12.0,
-                note="labels, per-component statistics, equivalent and Feret diameters"),
+    MemoryModel("psd", a=12.0, chunked=True,
+                note="labels, per-component statistics, equivalent and Feret diameters; "
+                     "chunked: labels by blocks, per-component tables merged across blocks"),
     MemoryModel("psd_watershed", a=105.0,
                 note="psd after a watershed split of touching pores: distance map, markers"),
 ]}
@@ -194,6 +209,13 @@ def _model(metric: str) -> MemoryModel:
                          expected=f"one of {sorted(MODELS)}")
     return MODELS[key]
 
+
+#: Chunked pore statistics: bytes per voxel of a block in flight (mask, global labels, cc3d
+#: local labels and tables), bytes per component of the merged tables, and the phase voxels
+#: per component the estimate assumes.
+_PSD_BLOCK = 17.0
+_PSD_COMPONENT = 250.0
+_PSD_VOXELS_PER_COMPONENT = 1000.0
 
 #: Bytes per voxel of the cc3d percolation stage of τ beyond the phase mask: uint32 labels,
 #: the percolating mask and cc3d's union-find table (measured ≤ 1 byte per voxel on blob
@@ -330,12 +352,15 @@ def estimate_memory(shape, metric: str, dtype=np.uint8, *, phase_fraction: float
         k = blocks_in_flight or max(2, 2 * (os.cpu_count() or 1))
         per_block = model.bytes(nb, phi) - model.fixed + item * nb
         kept = 0.0
-        if model.metric in ("labels", "percolation"):
+        if model.metric == "psd":
+            per_block = (_PSD_BLOCK + item) * nb
+            kept = _PSD_COMPONENT * phi * n / _PSD_VOXELS_PER_COMPONENT
+        if model.metric in ("labels", "percolation", "psd"):
             # uint32 first/last plane of every block along every axis, and the int64 global
             # planes and label pairs of one block boundary while they are joined
             grid = np.ceil(np.asarray(shp) / ch)
             plane = [n / shp[a] for a in range(3)]
-            kept = 4.0 * sum(2 * grid[a] * plane[a] for a in range(3)) + 48.0 * max(plane)
+            kept += 4.0 * sum(2 * grid[a] * plane[a] for a in range(3)) + 48.0 * max(plane)
         return int(k * per_block + kept + model.fixed)
     if model.metric in ("tortuosity", "tortuosity_double"):
         precision = "single" if model.metric == "tortuosity" else "double"

@@ -32,6 +32,13 @@ The distribution (seed 004, Figure 5) is the number of components per size class
 cumulative number and volume fractions by size, the size being the equivalent diameter
 (default) or the maximum Feret diameter (``size="feret"``, the axis of seed 004's Figure 5).
 
+Dask/zarr volumes (and numpy volumes too large for the in-memory statistics) are measured
+block by block from chunked labels (:mod:`._pores_chunked`): counts, bounding boxes, centroids,
+Crofton crossings (every voxel pair counted once, across block faces, edges and corners) and
+Feret diameters (per-block hull candidates merged per component) equal the in-memory values;
+marching-cubes areas of components that cross chunk boundaries are NaN, with a diagnostic.
+The watershed split runs in memory only.
+
 Everything per component is vectorised over the volume (counts, bounding boxes and centroids
 from ``cc3d.statistics``; Crofton crossings in one pass over the labels) except the Feret
 diameter, which loops over the components with a cheap convex hull on each bounding box.
@@ -40,6 +47,7 @@ diameter, which loops over the components with a cheap convex hull on each bound
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numba as nb
@@ -47,6 +55,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
+from ..status import Diagnostic
+from .memory import MemoryWarning
 from .volume import Volume, phase_display_name, resolve_phase, source_files
 
 __all__ = [
@@ -67,6 +77,17 @@ _DIRECTIONS = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c 
 
 
 def _lazy_mask(volume, phase, voxel_size):
+    """Phase mask in memory (dask/zarr input is read whole)."""
+    mask, vs = _phase_mask(volume, phase, voxel_size)
+    return np.ascontiguousarray(np.asarray(mask), dtype=bool), vs
+
+
+def _is_dask(a) -> bool:
+    return type(a).__module__.startswith("dask")
+
+
+def _phase_mask(volume, phase, voxel_size):
+    """Phase mask: a numpy array, or a dask array for dask/zarr input (not read)."""
     if isinstance(volume, Volume) and type(volume.labels).__module__.startswith("zarr"):
         from dataclasses import replace
 
@@ -77,8 +98,20 @@ def _lazy_mask(volume, phase, voxel_size):
         import dask.array as da
 
         volume = da.from_zarr(volume)
-    mask, vs = resolve_phase(volume, phase, voxel_size)
-    return np.ascontiguousarray(np.asarray(mask), dtype=bool), vs
+    return resolve_phase(volume, phase, voxel_size)
+
+
+#: Chunk edge of a numpy volume whose in-memory statistics would not fit in memory.
+_FALLBACK_CHUNK = 128
+
+
+def _exceeds_memory(shape) -> bool:
+    """Would the in-memory statistics (labels, tables) exceed the memory available now?"""
+    from . import memory
+
+    need = memory.estimate_memory(shape, "psd", include_input=False)
+    avail = memory.available_memory()
+    return 0 < avail < need
 
 
 def _connectivity(connectivity) -> int:
@@ -164,7 +197,13 @@ def watershed_split(
     from skimage.segmentation import watershed
 
     conn = _connectivity(connectivity)
-    mask, vs = _lazy_mask(volume, phase, voxel_size)
+    mask, vs = _phase_mask(volume, phase, voxel_size)
+    if _is_dask(mask):
+        warnings.warn(
+            "watershed_split runs in memory only: the chunked (dask/zarr) volume of "
+            f"{' × '.join(map(str, mask.shape))} voxels is read whole (see `ionscale micro "
+            "memory --metrics psd_watershed`)", MemoryWarning, stacklevel=2)
+    mask = np.ascontiguousarray(np.asarray(mask), dtype=bool)
     vmin = float(vs.min())
     hh = _length(h, "h", vmin, 0.5)
     md = _length(min_distance, "min_distance", vmin, None)
@@ -256,9 +295,11 @@ def _crossings(labels, dirs, n_labels):
     nz, ny, nx = labels.shape
     nd = dirs.shape[0]
     out = np.zeros((n_labels + 1, nd), np.int64)
-    for z in range(-1, nz):
-        for y in range(-1, ny):
-            for x in range(-1, nx):
+    # the base point runs over the volume padded by one voxel on every side: an oblique pair
+    # may enter the volume from the far rim (x = nx entering at nx - 1, y + 1)
+    for z in range(-1, nz + 1):
+        for y in range(-1, ny + 1):
+            for x in range(-1, nx + 1):
                 inside = 0 <= z < nz and 0 <= y < ny and 0 <= x < nx
                 a = labels[z, y, x] if inside else 0
                 for k in range(nd):
@@ -341,8 +382,6 @@ def surface_areas(labels, voxel_size, *, method: str = "crofton", bboxes=None) -
         w = _crofton_weights(vs / vs.min())
         return 2.0 * (cross * (w * a_line)).sum(axis=1)
     if method == "marching_cubes":
-        from skimage.measure import marching_cubes, mesh_surface_area
-
         if bboxes is None:
             import cc3d
 
@@ -356,13 +395,20 @@ def surface_areas(labels, voxel_size, *, method: str = "crofton", bboxes=None) -
             if key is not None and key in cache:
                 out[i - 1] = cache[key]
                 continue
-            pad = np.pad(crop, 1).astype(np.float32)
-            verts, faces, _, _ = marching_cubes(pad, 0.5, spacing=tuple(float(v) for v in vs))
-            out[i - 1] = mesh_surface_area(verts, faces)
+            out[i - 1] = _mc_area(crop, vs)
             if key is not None:
                 cache[key] = out[i - 1]
         return out
     raise InputError(f"surface method {method!r}", field="surface", expected=f"one of {SURFACES}")
+
+
+def _mc_area(crop: np.ndarray, vs: np.ndarray) -> float:
+    """Marching-cubes area (m²) of one component's boolean crop, padded with background."""
+    from skimage.measure import marching_cubes, mesh_surface_area
+
+    pad = np.pad(crop, 1).astype(np.float32)
+    verts, faces, _, _ = marching_cubes(pad, 0.5, spacing=tuple(float(v) for v in vs))
+    return float(mesh_surface_area(verts, faces))
 
 
 _CORNERS_LO = np.array([(0, 0), (0, 1), (1, 0), (1, 1)])
@@ -394,6 +440,19 @@ def _max_pairwise(p: np.ndarray) -> float:
     return math.sqrt(best)
 
 
+def _feret_from_points(pts: np.ndarray) -> float:
+    """Largest distance between candidate points (m): over their convex hull's vertices when
+    there are more than 200 of them."""
+    if pts.shape[0] > 200:
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            pts = pts[ConvexHull(pts).vertices]
+        except QhullError:
+            pass
+    return _max_pairwise(pts)
+
+
 def feret_diameters(labels, voxel_size, *, bboxes=None, progress: bool = False) -> np.ndarray:
     """Maximum Feret diameter of every label 1..n (voxel-corner convention), m.
 
@@ -420,8 +479,6 @@ def feret_diameters(labels, voxel_size, *, bboxes=None, progress: bool = False) 
     >>> round(float(feret_diameters(box, 1e-6)[0]) * 1e6, 4), round((9 + 16 + 25)**0.5, 4)
     (7.0711, 7.0711)
     """
-    from scipy.spatial import ConvexHull, QhullError
-
     from .volume import voxel_size_3
 
     vs = voxel_size_3(voxel_size)
@@ -449,13 +506,7 @@ def feret_diameters(labels, voxel_size, *, bboxes=None, progress: bool = False) 
                 continue
         else:
             key = None
-        pts = _row_extreme_corners(crop) * vs
-        if pts.shape[0] > 200:
-            try:
-                pts = pts[ConvexHull(pts).vertices]
-            except QhullError:
-                pass
-        out[i - 1] = _max_pairwise(pts)
+        out[i - 1] = _feret_from_points(_row_extreme_corners(crop) * vs)
         if key is not None:
             cache[key] = out[i - 1]
     return out
@@ -586,7 +637,10 @@ def pore_size_distribution(
     Parameters
     ----------
     volume : Volume, ndarray or dask/zarr array
-        Labels or a boolean mask (dask/zarr volumes are read into memory).
+        Labels or a boolean mask. Dask/zarr volumes are measured block by block (chunked
+        labels, per-component tables merged across blocks; the values equal the in-memory
+        ones), as are numpy volumes whose in-memory statistics would not fit in the memory
+        available; ``split="watershed"`` reads them whole (with a warning).
     phase : str or int, optional
         Phase whose components are measured (default: True for masks, label 1 otherwise).
     connectivity : {6, 18, 26}
@@ -643,29 +697,65 @@ def pore_size_distribution(
     except (TypeError, ValueError):
         raise InputError(f"min_shape_voxels {min_shape_voxels!r}", field="min_shape_voxels",
                          expected="a whole number of voxels") from None
-    mask, vs = _lazy_mask(volume, phase, voxel_size)
-    if split == "watershed":
-        labels = watershed_split(mask, True, min_distance=min_distance, h=h, sigma=sigma,
-                                 voxel_size=vs, connectivity=conn).astype(np.uint32)
+    mask, vs = _phase_mask(volume, phase, voxel_size)
+    chunks = None
+    diagnostics: list[Diagnostic] = []
+    if _is_dask(mask) and split == "watershed":
+        warnings.warn(
+            "split='watershed' runs in memory only: the chunked (dask/zarr) volume of "
+            f"{' × '.join(map(str, mask.shape))} voxels is read whole (see `ionscale micro "
+            "memory --metrics psd_watershed`); without the split, pore statistics run block "
+            "by block", MemoryWarning, stacklevel=2)
+        mask = np.ascontiguousarray(np.asarray(mask), dtype=bool)
+    elif not _is_dask(mask) and split == "none" and _exceeds_memory(mask.shape):
+        import dask.array as da
+
+        mask = da.from_array(mask, chunks=_FALLBACK_CHUNK)
+    if _is_dask(mask):
+        # chunked labels, statistics block by block (see _pores_chunked)
+        from ._pores_chunked import chunked_statistics
+
+        st = chunked_statistics(mask, vs, conn, surface, progress)
+        chunks = list(st["chunks"])
+        counts, centroids, feret, area = (st["counts"], st["centroids"], st["feret"],
+                                          st["area"])
+        n = counts.size
+        shape = st["shape"]
+        border = ((st["lo"] == 0) | (st["hi"] == np.asarray(shape))).any(axis=1) if n else \
+            np.zeros(0, bool)
+        nvox, size_total = st["n_phase"], st["size"]
+        if st["area_missing"]:
+            diagnostics.append(Diagnostic(
+                "unmeasurable", f"marching-cubes surface areas (and sphericities) of "
+                f"{st['area_missing']} of {n} components that cross chunk boundaries are NaN: "
+                "a chunked run measures marching-cubes areas only for components inside one "
+                "chunk; use surface='crofton' (exact chunked) or an in-memory volume",
+                fields=("mean_sphericity",)))
     else:
-        labels = cc3d.connected_components(mask.view(np.uint8), connectivity=conn)
-    st = cc3d.statistics(labels)
-    counts = np.asarray(st["voxel_counts"], np.int64)[1:]
-    bboxes = st["bounding_boxes"]
-    centroids = np.asarray(st["centroids"], float)[1:]
-    n = counts.size
+        mask = np.ascontiguousarray(np.asarray(mask), dtype=bool)
+        if split == "watershed":
+            labels = watershed_split(mask, True, min_distance=min_distance, h=h, sigma=sigma,
+                                     voxel_size=vs, connectivity=conn).astype(np.uint32)
+        else:
+            labels = cc3d.connected_components(mask.view(np.uint8), connectivity=conn)
+        st = cc3d.statistics(labels)
+        counts = np.asarray(st["voxel_counts"], np.int64)[1:]
+        bboxes = st["bounding_boxes"]
+        centroids = np.asarray(st["centroids"], float)[1:]
+        n = counts.size
+        feret = feret_diameters(labels, vs, bboxes=bboxes, progress=progress)
+        area = surface_areas(labels, vs, method=surface, bboxes=bboxes)
+        shape = labels.shape
+        border = np.array([any(s.start == 0 or s.stop == dim for s, dim in zip(bb, shape,
+                                                                                strict=True))
+                           for bb in bboxes[1:n + 1]], bool) if n else np.zeros(0, bool)
+        nvox, size_total = int(mask.sum()), mask.size
     vox = float(np.prod(vs))
     vol = counts * vox
     eqd = (6.0 * vol / math.pi) ** (1.0 / 3.0)
-    feret = feret_diameters(labels, vs, bboxes=bboxes, progress=progress)
-    area = surface_areas(labels, vs, method=surface, bboxes=bboxes)
     with np.errstate(divide="ignore", invalid="ignore"):
         sph = math.pi ** (1 / 3) * (6.0 * vol) ** (2 / 3) / area
     sph = np.where(counts >= min_shape_voxels, sph, np.nan)
-    shape = labels.shape
-    border = np.array([any(s.start == 0 or s.stop == dim for s, dim in zip(bb, shape,
-                                                                            strict=True))
-                       for bb in bboxes[1:n + 1]], bool) if n else np.zeros(0, bool)
     included = ~border if exclude_border else np.ones(n, bool)
     sizes = feret if size == "feret" else eqd
     order = np.argsort(sizes[included], kind="stable")
@@ -682,11 +772,10 @@ def pore_size_distribution(
     else:
         bcount = np.zeros(max(edges.size - 1, 0), np.int64)
         bvol = np.zeros(max(edges.size - 1, 0))
-    nvox = int(mask.sum())
     values = {
         "count": Value("count", float(m), 0.0, "", "N"),
         "border_count": Value("border_count", float(border.sum()), 0.0, "", "N_border"),
-        "phase_fraction": Value("phase_fraction", nvox / mask.size, 0.0, "", "ε"),
+        "phase_fraction": Value("phase_fraction", nvox / size_total, 0.0, "", "ε"),
         "mean_equivalent_diameter": Value(
             "mean_equivalent_diameter", float(eqd[included].mean()) if m else math.nan,
             math.nan, "m", "mean d_eq"),
@@ -708,9 +797,11 @@ def pore_size_distribution(
               "exclude_border": bool(exclude_border), "size": size, "surface": surface,
               "min_shape_voxels": min_shape_voxels, "voxel_size": vs.tolist(),
               "min_distance": min_distance, "h": h, "sigma": sigma}
+    if chunks is not None:
+        params["chunks"] = chunks
     what = "watershed regions" if split == "watershed" else f"{conn}-connected components"
     return PoreSizeResult(
-        values=values,
+        values=values, diagnostics=tuple(diagnostics),
         provenance=Provenance.build("microstructure.pore_size_distribution", files, params),
         title=f"Size distribution{' of phase ' + phase_name if phase is not None else ''}: "
               f"{m} {what} ({'Feret' if size == 'feret' else 'equivalent'} diameter)",
