@@ -71,7 +71,9 @@ from ionscale.interdiffusion import (  # noqa: E402
     simulate_profile,
 )
 
-DATA = Path(os.environ.get("IONSCALE_INTERDIFFUSION_DATA", "/work/shared/data/interdiffusion"))
+DATA = Path(os.environ.get("IONSCALE_INTERDIFFUSION_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"
+                           / "interdiffusion"))
 ROOT = Path(__file__).resolve().parents[1]
 PYD = ROOT / ".venv-bench-pyd" / "bin" / "python"
 NIMO_PHASES = [(0.0, 0.25), (0.49, 0.53), (0.97, 1.0)]

@@ -11,7 +11,7 @@ from ionscale.datasets.synthetic_cycling import symmetric_cell_trace, write_csv,
 from ionscale.errors import InputError
 from ionscale.io.cycling import FORMATS, detect_format, read_cycling
 
-REAL = Path("/work/shared/data/cycling/hybrid-drt-CP_SSB")
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "cycling" / "hybrid-drt-CP_SSB"
 needs_real = pytest.mark.skipif(not REAL.with_suffix(".mpr").exists(),
                                 reason="the shared real .mpr/.txt pair is not available")
 

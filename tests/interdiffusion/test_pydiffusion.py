@@ -20,7 +20,7 @@ from ionscale.interdiffusion import (
     sauer_freise,
 )
 
-DATA = Path("/work/shared/data/interdiffusion")
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "interdiffusion"
 NIMO_PHASES = [(0.0, 0.25), (0.49, 0.53), (0.97, 1.0)]
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
