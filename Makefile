@@ -40,14 +40,16 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_nmr.py
 
 # Side-by-side benchmarks against the reference tools, in their own environment (the tools are
-# never dependencies of ionscale): impedance.py, PoreSpy (+ OpenPNM for tortuosity_fd), TauFactor;
+# never dependencies of ionscale): impedance.py, PoreSpy (+ OpenPNM for tortuosity_fd), TauFactor,
+# scikit-learn and pystackreg (bench_imaging.py);
 # pyDiffusion in a second one, as it needs NumPy 1 (it calls np.trapz, gone in NumPy 2.4). Set
 # PYD_EXAMPLES to pyDiffusion's examples/data folder to add its Ni-Mo FSA example.
 BENCH_PYD := .venv-bench-pyd
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_BIN)/python -m pip install --quiet --upgrade pip
-	$(BENCH_BIN)/python -m pip install --quiet -e . impedance porespy openpnm taufactor
+	$(BENCH_BIN)/python -m pip install --quiet -e . impedance porespy openpnm taufactor \
+		scikit-learn pystackreg
 	touch $@
 
 $(BENCH_PYD)/.installed:
@@ -61,6 +63,7 @@ bench-reference: $(BENCH_VENV)/.installed $(BENCH_PYD)/.installed
 	OPENBLAS_NUM_THREADS=1 $(BENCH_BIN)/python benchmarks/bench_impedance.py --n 1000
 	$(BENCH_BIN)/python benchmarks/bench_microstructure.py
 	$(BENCH_BIN)/python benchmarks/bench_microstructure_large.py --size 512
+	$(BENCH_BIN)/python benchmarks/bench_imaging.py --repeats 3
 	$(BENCH_BIN)/python benchmarks/bench_interdiffusion.py
 
 clean:
