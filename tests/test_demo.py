@@ -38,10 +38,12 @@ def test_all_analyses_ran(demo):
     assert len(db.analyses()) == demo["n"]
     assert all(db.figures(a["id"]) for a in db.analyses())
     html = s.report.read_text(encoding="utf-8")
-    # one figure per analysis, the multi-technique Arrhenius overview of the LLTO sample and
-    # the Arrhenius plot of all samples
-    assert html.count('src="data:image/png;base64,') == n + 2
+    # one figure per analysis, the multi-technique Arrhenius overviews of the two samples with
+    # diffusivities at several temperatures (LLTO; the kMC lattice gas, whose series values
+    # are stored at their own temperatures) and the Arrhenius plot of all samples
+    assert html.count('src="data:image/png;base64,') == n + 3
     assert 'alt="diffusivities of LLTO (synthetic), all techniques"' in html
+    assert 'alt="diffusivities of Li lattice gas (kinetic Monte Carlo), all techniques"' in html
     assert "http://" not in html and "https://" not in html
 
 

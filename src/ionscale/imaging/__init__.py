@@ -4,14 +4,16 @@ map fusion): from raw slices to a labelled :class:`~ionscale.microstructure.volu
 * :mod:`~ionscale.imaging.image`: the data objects, :class:`Image` (2D image or map with pixel
   size, origin, channels) and :class:`ImageStack` (slices with slice thickness);
 * :mod:`~ionscale.imaging.readers`: TIFF stacks (one file per slice or multi-page) with the
-  pixel size from the metadata, and writing;
+  pixel size from the metadata, HDF5/zarr stacks read lazily slice by slice, and writing;
 * :mod:`~ionscale.imaging.registration`: phase correlation, masked NCC, rotation/scale,
   stack drift;
 * :mod:`~ionscale.imaging.preprocess`: FIB-SEM geometry (shear, foreshortening), alignment and
   cropping, destriping, shading correction;
-* :mod:`~ionscale.imaging.features`: per-voxel filter features, chunked and parallel;
+* :mod:`~ionscale.imaging.features`: per-voxel filter features (Gaussian, gradient, LoG, DoG,
+  Hessian and structure-tensor eigenvalues), chunked and parallel;
 * :mod:`~ionscale.imaging.forest`: a random-forest classifier (numba);
-* :mod:`~ionscale.imaging.segmentation`: training from sparse labels and chunked prediction;
+* :mod:`~ionscale.imaging.segmentation`: training from sparse labels, chunked prediction,
+  porosity uncertainty, saving and loading trained models;
 * :mod:`~ionscale.imaging.pipeline`: everything in one call.
 
 Correlative EDS + SIMS (seed 003):
@@ -33,7 +35,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     ".image": ["Image", "ImageStack", "as_image", "as_stack", "pixel_size_2"],
-    ".readers": ["read_image", "read_stack", "write_stack"],
+    ".readers": ["LazyArray", "read_image", "read_stack", "write_stack"],
     ".registration": [
         "Shift",
         "StackRegistration",
@@ -54,7 +56,8 @@ _EXPORTS = {
     ],
     ".features": ["FeatureSpec", "feature_names", "voxel_features", "estimate_feature_memory"],
     ".forest": ["RandomForest"],
-    ".segmentation": ["SegmentationResult", "Segmenter", "segment_stack", "train_segmenter"],
+    ".segmentation": ["SegmentationResult", "Segmenter", "fraction_uncertainty", "segment_stack",
+                      "train_segmenter"],
     ".pipeline": ["PreprocessResult", "estimate_shear", "fibsem_pipeline", "preprocess_stack"],
     ".maps": ["MapSeries", "add_isotope_fraction", "element_of", "make_map", "normalise",
               "normalise_array"],

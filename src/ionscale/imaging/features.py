@@ -12,8 +12,16 @@ feature            columns      definition
 ``gradient``       1            ``|∇G_σ|`` (central differences)
 ``log``            1            ``∇²G_σ`` (Laplacian of Gaussian; central differences)
 ``hessian``        3            eigenvalues of the Hessian of ``G_σ``, largest first
+``structure``      3            eigenvalues of the structure tensor ``G_{σ/2} * (∇G_σ
+                                ∇G_σᵀ)``, largest first (off by default)
 ``dog``            1            ``G_σ - G_σ'`` with σ' the next σ of the list
 =================  ===========  ========================================================
+
+The structure tensor uses Ilastik's scales: the gradient of ``G_σ`` (inner scale σ), its
+outer product smoothed by a Gaussian of σ/2 (outer scale), in units of (grey level per x
+voxel)². Its eigenvalues (like the Hessian's) come from the closed-form 3×3 solution of
+:mod:`~ionscale.imaging._kernels`, not a general solver per voxel; they are ≥ 0 and large
+where the grey level changes (the largest across an interface, all three at a corner).
 
 Derivatives are central differences of the smoothed volume (the scheme of scikit-image's
 ``hessian_matrix(..., use_gaussian_derivatives=False)``), in units of x voxels. The volume is
@@ -44,6 +52,8 @@ __all__ = [
 #: Ilastik's default scales without the extremes (0.3 and 10 voxels).
 DEFAULT_SIGMAS = (0.7, 1.0, 1.6, 3.5, 5.0)
 TRUNCATE = 3.5
+#: Outer (integration) scale of the structure tensor, as a fraction of its inner scale σ.
+OUTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,9 @@ class FeatureSpec:
     ----------
     sigmas : sequence of float
         Gaussian scales, voxels (x axis), increasing.
-    gauss, gradient, log, hessian, dog : bool
-        Feature families (see the module table).
+    gauss, gradient, log, hessian, dog, structure : bool
+        Feature families (see the module table); ``structure`` (structure-tensor
+        eigenvalues) is off by default.
     """
 
     sigmas: tuple[float, ...] = DEFAULT_SIGMAS
@@ -64,6 +75,7 @@ class FeatureSpec:
     log: bool = True
     hessian: bool = True
     dog: bool = True
+    structure: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -75,13 +87,16 @@ class FeatureSpec:
                              expected="one or more scales in (0, 64] voxels, e.g. "
                              "(0.7, 1, 1.6, 3.5, 5)")
         object.__setattr__(self, "sigmas", tuple(sorted(set(s))))
-        if not (self.gauss or self.gradient or self.log or self.hessian or self.dog):
+        if not (self.gauss or self.gradient or self.log or self.hessian or self.dog
+                or self.structure):
             raise InputError("no feature selected", field="features",
-                             expected="at least one of gauss, gradient, log, hessian, dog")
+                             expected="at least one of gauss, gradient, log, hessian, dog, "
+                             "structure")
 
     @property
     def per_sigma(self) -> int:
-        return int(self.gauss) + int(self.gradient) + int(self.log) + 3 * int(self.hessian)
+        return (int(self.gauss) + int(self.gradient) + int(self.log) + 3 * int(self.hessian)
+                + 3 * int(self.structure))
 
     @property
     def n_features(self) -> int:
@@ -90,8 +105,11 @@ class FeatureSpec:
 
     @property
     def halo(self) -> int:
-        """Slices of context each block needs on either side."""
-        return int(math.ceil(TRUNCATE * max(self.sigmas))) + 1
+        """Slices of context each block needs on either side (the structure tensor's outer
+        smoothing and gradient need ``⌈3.5 σ_max / 2⌉ + 1`` more)."""
+        extra = int(math.ceil(TRUNCATE * max(self.sigmas) * OUTER)) + 1 if self.structure \
+            else 0
+        return int(math.ceil(TRUNCATE * max(self.sigmas))) + 1 + extra
 
 
 def feature_names(spec: FeatureSpec = FeatureSpec(), channels: Sequence[str] = ("",)
@@ -109,6 +127,8 @@ def feature_names(spec: FeatureSpec = FeatureSpec(), channels: Sequence[str] = (
                 out.append(f"{pre}log_{s:g}")
             if spec.hessian:
                 out += [f"{pre}hessian{i}_{s:g}" for i in (1, 2, 3)]
+            if spec.structure:
+                out += [f"{pre}structure{i}_{s:g}" for i in (1, 2, 3)]
         if spec.dog:
             out += [f"{pre}dog_{a:g}-{b:g}" for a, b in zip(spec.sigmas[:-1], spec.sigmas[1:],
                                                               strict=True)]
@@ -141,6 +161,9 @@ def estimate_feature_memory(shape, spec: FeatureSpec = FeatureSpec(), *, chunk: 
     slab = (cz + 2 * spec.halo + 2) * plane
     work = 4 * (cz + 2) * plane
     block = spec.n_features * n_channels * cz * plane
+    if spec.structure:
+        ext = cz + 2 * (int(math.ceil(TRUNCATE * max(spec.sigmas) * OUTER)) + 1)
+        work += (5 * ext + 2 * cz) * plane      # G, 3 gradients, a product; 2 buffers
     return int(slab + work + block)
 
 
@@ -179,20 +202,126 @@ def _block_features(vol: np.ndarray, z0: int, z1: int, spec: FeatureSpec, scale:
         K.conv_x(b, kx, G)
         K.derived(G, 0, out, col0 + i * spec.per_sigma, spec.gauss, spec.gradient, spec.log,
                   spec.hessian, sc)
+        if spec.structure:
+            _structure_eigenvalues(src, zs, z0, z1, nz, s, scale,
+                                   out, col0 + (i + 1) * spec.per_sigma - 3)
         if spec.dog:
             if i > 0:
                 K.subtract_into(prev, G, out, dog_col + i - 1, 1)
             prev, G = G, prev
 
 
+class _ChannelSlabs:
+    """One channel of a lazy ``(z, y, x)`` or ``(z, c, y, x)`` array as a ``(z, y, x)`` one:
+    ``view[z0:z1]`` reads those slices only."""
+
+    def __init__(self, data, channel: int) -> None:
+        self._data = data
+        self._c = channel
+        s = data.shape
+        self.shape = (int(s[0]), int(s[-2]), int(s[-1]))
+        self.ndim = 3
+
+    def __getitem__(self, key) -> np.ndarray:
+        if self._data.ndim == 3:
+            return np.asarray(self._data[key])
+        key = key if isinstance(key, tuple) else (key,)
+        return np.asarray(self._data[(key[0], self._c, *key[1:])])
+
+
+class _LazyChannels:
+    """A lazy stack as the ``(channels, z, y, x)`` array of :func:`_as_volume_array`:
+    ``arr[c]`` is a :class:`_ChannelSlabs`, ``arr[c, z]`` a slice read from the file."""
+
+    def __init__(self, data) -> None:
+        nc = 1 if data.ndim == 3 else int(data.shape[1])
+        self._views = [_ChannelSlabs(data, c) for c in range(nc)]
+        self.shape = (nc, *self._views[0].shape)
+        self.ndim = 4
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            return self._views[key[0]][key[1:]] if len(key) > 1 else self._views[key[0]]
+        return self._views[key]
+
+
+def _central_difference(G: np.ndarray, axis: int) -> np.ndarray:
+    """``(G[i+1] - G[i-1]) / 2`` along ``axis`` (y or x), the neighbour outside the volume
+    being its face value (the reflected smoothed volume), as in the gradient feature."""
+    d = np.empty_like(G)
+    n = G.shape[axis]
+    sl = [slice(None)] * G.ndim
+
+    def at(a, b):
+        sl[axis] = slice(a, b)
+        return tuple(sl)
+
+    if n == 1:
+        d[...] = 0
+        return d
+    d[at(1, n - 1)] = 0.5 * (G[at(2, n)] - G[at(0, n - 2)])
+    d[at(0, 1)] = 0.5 * (G[at(1, 2)] - G[at(0, 1)])
+    d[at(n - 1, n)] = 0.5 * (G[at(n - 1, n)] - G[at(n - 2, n - 1)])
+    return d
+
+
+def _structure_eigenvalues(src: np.ndarray, zs: int, z0: int, z1: int, nz: int, sigma: float,
+                           scale: np.ndarray, out: np.ndarray, col: int) -> None:
+    """Structure-tensor eigenvalues (largest first) of slices ``[z0, z1)`` into
+    ``out[col:col + 3]``.
+
+    ``src`` holds the volume's slices ``[zs, zs + len(src))``, with enough halo for the inner
+    Gaussian (σ), the central difference and the outer Gaussian (``OUTER`` σ); at the
+    volume's faces every step reflects, so the result does not depend on the blocks.
+    """
+    from . import _kernels as K
+
+    ro = max(1, int(math.ceil(TRUNCATE * sigma * OUTER * scale[0])))
+    r0, r1 = max(0, z0 - ro), min(nz, z1 + ro)       # slices whose gradient is smoothed
+    n_ext = r1 - r0 + 2                               # + one each side for the z difference
+    kz, ky, kx = (_kernel(sigma * f) for f in scale)
+    a = np.empty((n_ext, *src.shape[1:]), np.float32)
+    b = np.empty_like(a)
+    G = np.empty_like(a)
+    K.conv_z(src, kz, (r0 - 1) - zs, n_ext, a)
+    K.conv_y(a, ky, b)
+    K.conv_x(b, kx, G)
+    del a, b
+    sz, sy, sx = (np.float32(v) for v in scale)
+    grads = (np.float32(0.5) * (G[2:] - G[:-2]) * sz,
+             _central_difference(G[1:-1], 1) * sy,
+             _central_difference(G[1:-1], 2) * sx)
+    del G
+    koz, koy, kox = (_kernel(sigma * OUTER * f) for f in scale)
+    cz = z1 - z0
+    ny, nx = src.shape[1], src.shape[2]
+    t1 = np.empty((cz, ny, nx), np.float32)
+    t2 = np.empty_like(t1)
+    comps = np.empty((6, cz, ny, nx), np.float32)
+    pairs = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+    for j, (p, q) in enumerate(pairs):
+        prod = np.ascontiguousarray(grads[p] * grads[q])
+        K.conv_z(prod, koz, z0 - r0, cz, t1)
+        K.conv_y(t1, koy, t2)
+        K.conv_x(t2, kox, comps[j])
+    flat = comps.reshape(6, -1)
+    e = np.empty((3, flat.shape[1]), np.float32)
+    K._eig_rows(flat[0], flat[1], flat[2], flat[3], flat[4], flat[5], e[0], e[1], e[2])
+    out[col:col + 3] = e.reshape(3, cz, ny, nx)
+
+
 def _as_volume_array(volume) -> tuple[np.ndarray, tuple | None, tuple[str, ...]]:
-    """(channels, z, y, x) array view, voxel size or None, channel names."""
+    """(channels, z, y, x) array view, voxel size or None, channel names. A stack whose data
+    is not in memory (:class:`~ionscale.imaging.readers.LazyArray`) gives a view that reads
+    blocks of slices on indexing."""
     from .image import ImageStack
 
     if isinstance(volume, ImageStack):
         data = volume.data
         vs = (volume.slice_thickness or volume.pixel_size[1], *volume.pixel_size)
         chans = volume.channels
+        if not isinstance(data, np.ndarray):
+            return _LazyChannels(data), vs, chans  # type: ignore[return-value]
         arr = data[None] if data.ndim == 3 else np.moveaxis(data, 1, 0)
         return arr, vs, chans
     arr = np.asarray(volume)

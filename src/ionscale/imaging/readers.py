@@ -8,6 +8,13 @@ Accepted inputs (:func:`read_stack`)
   numbering is a missing slice and an error (``allow_gaps=True`` accepts it).
 * **A multi-page TIFF** (ImageJ hyperstack, tifffile, Zeiss Atlas/SmartSEM or FEI export):
   ``(z, y, x)``, or ``(z, c, y, x)`` for ImageJ hyperstacks with channels (SE and BSE).
+* **HDF5** (``.h5``, ``.hdf5``) **or zarr** (``.zarr``, a v2/v3 store): the array
+  ``dataset=`` (or the only 3D/4D one), ``(z, y, x)`` or ``(z, c, y, x)``, read **lazily**:
+  :attr:`ImageStack.data` is a :class:`LazyArray` that reads the slices asked for (the
+  features, the segmentation and the alignment take a block of slices at a time); steps that
+  need the whole stack (destriping) read it into memory. The voxel size comes from the
+  ``element_size_um`` (z, y, x in µm, as Fiji and Ilastik write it) or ``voxel_size_m``
+  attribute, else ``pixel_size_m`` (and ``slice_thickness_m``), on the array or its file.
 
 The pixel size comes from, in this order: ``pixel_size=`` (always wins; the file's value is
 kept in ``metadata["file_pixel_size"]``); ionscale's own JSON description (``pixel_size_m``,
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -33,12 +41,13 @@ import numpy as np
 from ..errors import InputError
 from .image import Image, ImageStack
 
-__all__ = ["read_image", "read_stack", "write_stack"]
+__all__ = ["LazyArray", "read_image", "read_stack", "write_stack"]
 
 _UNITS = {"m": 1.0, "meter": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6,
           "micron": 1e-6, "microns": 1e-6, "micrometer": 1e-6, "nm": 1e-9, "nanometer": 1e-9,
           "pm": 1e-12, "\\u00b5m": 1e-6}
 _TIFF = (".tif", ".tiff")
+_HDF5 = (".h5", ".hdf5")
 
 
 def _natural_key(path: str):
@@ -172,14 +181,250 @@ def _check_gaps(files: list[str]) -> None:
                              "when slices were dropped on purpose)")
 
 
+class LazyArray:
+    """A ``(z, y, x)`` or ``(z, c, y, x)`` array on disk (an h5py dataset or a zarr array),
+    read when indexed.
+
+    Indexing (``a[k]``, ``a[z0:z1]``, ``a[z0:z1, c]``) reads only the voxels asked for and
+    returns a numpy array; ``np.asarray(a)`` reads the whole array slice by slice. The open
+    file is kept for the object's lifetime (:meth:`close` releases it).
+
+    Parameters
+    ----------
+    array : h5py.Dataset or zarr.Array
+        The stored array (anything with ``shape``, ``dtype`` and numpy-style indexing).
+    source : str, optional
+        The file, for messages.
+    handle : object, optional
+        The open file to keep (and close in :meth:`close`).
+    """
+
+    def __init__(self, array, *, source: str | None = None, handle=None) -> None:
+        self._array = array
+        self._handle = handle
+        self.source = source
+        self.shape = tuple(int(n) for n in array.shape)
+        self.dtype = np.dtype(array.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"LazyArray(shape={self.shape}, dtype={self.dtype}, source={self.source!r})"
+
+    def _basic(self, key) -> tuple | None:
+        """``key`` as a tuple of non-negative ints and forward slices, or None when it is not
+        such a basic index."""
+        key = key if isinstance(key, tuple) else (key,)
+        if any(k is Ellipsis for k in key):
+            if sum(k is Ellipsis for k in key) > 1:
+                return None
+            i = next(j for j, k in enumerate(key) if k is Ellipsis)
+            fill = (slice(None),) * (self.ndim - len(key) + 1)
+            key = key[:i] + fill + key[i + 1:]
+        if len(key) > self.ndim:
+            return None
+        out = []
+        for k, n in zip(key, self.shape, strict=False):
+            if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+                if not -n <= int(k) < n:
+                    raise IndexError(f"index {int(k)} for an axis of {n}")
+                out.append(int(k) % n)
+            elif isinstance(k, slice):
+                start, stop, step = k.indices(n)
+                if step < 1:
+                    return None
+                out.append(slice(start, max(start, stop), step))
+            else:
+                return None
+        return tuple(out)
+
+    def __getitem__(self, key) -> np.ndarray:
+        basic = self._basic(key)
+        if basic is None:
+            return np.asarray(self)[key]
+        if any(isinstance(k, slice) and k.start == k.stop for k in basic):
+            shape = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape,
+                                                               strict=False)
+                     if isinstance(k, slice)] + list(self.shape[len(basic):])
+            return np.empty(shape, self.dtype)
+        return np.asarray(self._array[basic])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.empty(self.shape, self.dtype)
+        for k in range(self.shape[0]):
+            out[k] = self._array[k]
+        return out if dtype is None else out.astype(dtype)
+
+    def reshape(self, *shape) -> np.ndarray:
+        """The whole array read into memory, reshaped."""
+        return np.asarray(self).reshape(*shape)
+
+    def astype(self, dtype, **kwargs) -> np.ndarray:
+        """The whole array read into memory, converted."""
+        return np.asarray(self).astype(dtype, **kwargs)
+
+    def close(self) -> None:
+        """Close the file (the array can no longer be read)."""
+        if self._handle is not None and hasattr(self._handle, "close"):
+            self._handle.close()
+        self._handle = None
+
+
+def _is_store(source) -> bool:
+    if isinstance(source, (list, tuple)):
+        return False
+    s = os.fspath(source).rstrip("/\\")
+    return Path(s).suffix.lower() in (*_HDF5, ".zarr")
+
+
+def _attrs_sizes(*attr_sets) -> dict[str, Any]:
+    """Pixel size, slice thickness and their source from HDF5/zarr attributes (the array's
+    first, then its file's)."""
+    from ..io.volume import _attr_voxel_size
+
+    for attrs in attr_sets:
+        get = attrs.get
+        vs = _attr_voxel_size(get)
+        if vs is not None:
+            return {"pixel_size": (vs[1], vs[2]), "slice_thickness": vs[0],
+                    "source": "attributes (z, y, x)"}
+        px = get("pixel_size_m")
+        if px is not None:
+            try:
+                v = np.ravel(np.asarray(px, float))
+            except (TypeError, ValueError):
+                continue
+            if v.size in (1, 2) and np.all(np.isfinite(v)) and np.all(v > 0):
+                v = np.broadcast_to(v, 2)
+                found: dict[str, Any] = {"pixel_size": (float(v[0]), float(v[1])),
+                                         "source": "attributes (pixel_size_m)"}
+                try:
+                    dz = float(np.ravel(np.asarray(get("slice_thickness_m"), float))[0])
+                    if math.isfinite(dz) and dz > 0:
+                        found["slice_thickness"] = dz
+                except (TypeError, ValueError, IndexError):
+                    pass
+                return found
+    return {}
+
+
+def _open_store(path: str, dataset: str | None) -> tuple[Any, Any, str, list[dict]]:
+    """(array, open file handle, dataset name, [array attrs, file attrs]) of an HDF5 file or a
+    zarr store."""
+    is_h5 = Path(path.rstrip("/\\")).suffix.lower() in _HDF5
+    kind = "HDF5" if is_h5 else "zarr"
+    expected = ("an HDF5 file (.h5, .hdf5)" if is_h5 else "a zarr store (.zarr)")
+    if not os.path.exists(path):
+        raise InputError("file not found", file=path, field="path", expected=expected)
+    arrays: dict[str, Any] = {}
+    try:
+        if is_h5:
+            import h5py
+
+            handle = h5py.File(path, "r")
+
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    arrays[name] = obj
+
+            handle.visititems(visit)
+        else:
+            import zarr
+
+            handle = zarr.open(path, mode="r")
+            if hasattr(handle, "shape"):
+                arrays[""] = handle
+            else:
+                def walk(group, prefix):
+                    for name, arr in group.arrays():
+                        arrays[prefix + name] = arr
+                    for name, sub in group.groups():
+                        walk(sub, prefix + name + "/")
+
+                walk(handle, "")
+    except ImportError:
+        raise InputError(f"reading {kind} needs {'h5py' if is_h5 else 'zarr'}", file=path,
+                         field="path", expected=f"install {'h5py' if is_h5 else 'zarr'}"
+                         ) from None
+    except Exception as exc:  # h5py and zarr raise many types for a broken file
+        raise InputError(f"cannot open as {kind} ({type(exc).__name__}: {str(exc)[:200]})",
+                         file=path, field="path", expected=expected) from None
+    if dataset is not None:
+        name = str(dataset).strip("/")
+        if name not in arrays:
+            raise InputError(f"no dataset {dataset!r}", file=path, field="dataset",
+                             expected=f"one of {sorted(arrays) or '(none: the file is empty)'}")
+    elif "" in arrays:
+        name = ""
+    else:
+        cands = sorted(n for n, a in arrays.items() if len(a.shape) in (3, 4))
+        if len(cands) != 1:
+            raise InputError(f"{len(cands)} 3D/4D datasets ({', '.join(cands) or 'none'})",
+                             file=path, field="dataset",
+                             expected="dataset='name' naming the image stack")
+        name = cands[0]
+    arr = arrays[name]
+    file_attrs = dict(handle.attrs) if name else {}
+    return arr, handle, name, [dict(arr.attrs), file_attrs]
+
+
+def _read_store(path: str, dataset, pixel_size, slice_thickness, channels) -> ImageStack:
+    from .image import pixel_size_2
+
+    arr, handle, name, attr_sets = _open_store(path, dataset)
+    shape = tuple(int(n) for n in arr.shape)
+    dtype = np.dtype(arr.dtype)
+    if len(shape) not in (3, 4) or dtype.kind not in "uif":
+        if hasattr(handle, "close"):
+            handle.close()
+        raise InputError(f"dataset {name!r} of shape {shape} and type {dtype}",
+                         file=path, field="dataset",
+                         expected="a 3D (z, y, x) or 4D (z, c, y, x) array of grey levels")
+    found = _attrs_sizes(*attr_sets)
+    meta: dict[str, Any] = {"dataset": name, "lazy": True}
+    if pixel_size is not None:
+        if "pixel_size" in found:
+            meta["file_pixel_size"] = list(found["pixel_size"])
+        px = pixel_size_2(pixel_size, source=path)
+        meta["pixel_size_source"] = "given"
+    elif "pixel_size" in found:
+        px = found["pixel_size"]
+        meta["pixel_size_source"] = found["source"]
+    else:
+        if hasattr(handle, "close"):
+            handle.close()
+        raise InputError(f"no pixel size in the attributes of {name or 'the array'!r}",
+                         file=path, field="pixel_size",
+                         expected="pixel_size= (e.g. '5 nm', or (dy, dx) in m), or an "
+                         "element_size_um / voxel_size_m / pixel_size_m attribute")
+    dz = slice_thickness if slice_thickness is not None else found.get("slice_thickness")
+    data = LazyArray(arr, source=path, handle=handle)
+    chans = tuple(channels) if channels else ("intensity",)
+    return ImageStack(data, px, dz, (0.0, 0.0, 0.0), chans, source=path, metadata=meta)
+
+
 def read_stack(source, *, pixel_size=None, slice_thickness=None, channels=None,
-               allow_gaps: bool = False) -> ImageStack:
+               allow_gaps: bool = False, dataset: str | None = None) -> ImageStack:
     """Read a FIB-SEM (or any serial-section) stack with its pixel size.
 
     Parameters
     ----------
     source : path, glob or list of paths
-        A multi-page TIFF, a folder of TIFF slices, a glob or a list of slice files.
+        A multi-page TIFF, a folder of TIFF slices, a glob or a list of slice files; or an
+        HDF5 file (``.h5``, ``.hdf5``) or zarr store (``.zarr``), read lazily.
     pixel_size : float, str or (dy, dx), optional
         SEM pixel size (m or "5 nm"), overriding the file's.
     slice_thickness : float or str, optional
@@ -188,6 +433,8 @@ def read_stack(source, *, pixel_size=None, slice_thickness=None, channels=None,
         Channel names (``("SE", "BSE")``).
     allow_gaps : bool
         Accept gaps in the slice numbering of one-file-per-slice stacks.
+    dataset : str, optional
+        HDF5 dataset or zarr array path (``"raw/se"``); default the only 3D/4D one.
 
     Returns
     -------
@@ -199,9 +446,16 @@ def read_stack(source, *, pixel_size=None, slice_thickness=None, channels=None,
     ------
     InputError
         Missing file, not a TIFF, slices of different shapes or types (the slice is named), a
-        missing slice, no pixel size.
+        missing slice, no pixel size; for HDF5/zarr also a missing dataset, several
+        candidates and no ``dataset=``, an array that is not 3D/4D grey levels.
     """
     from .image import pixel_size_2
+
+    if _is_store(source):
+        return _read_store(os.fspath(source), dataset, pixel_size, slice_thickness, channels)
+    if dataset is not None:
+        raise InputError(f"dataset={dataset!r} for a TIFF source", file=str(source),
+                         field="dataset", expected="dataset only with .h5/.hdf5/.zarr")
 
     files = _files(source)
     meta: dict[str, Any] = {}

@@ -10,7 +10,15 @@ workflow, in bounded memory and without a GUI.
    estimates the voxel accuracy on unseen voxels of the painted kind).
 3. **Prediction** (:meth:`Segmenter.predict`, :func:`segment_stack`): features block by block
    (``chunk`` slices, chosen from ``max_memory``), each block classified and dropped. Peak memory:
-   the stack, one byte per voxel of output (two with the confidence), and one feature block.
+   the stack (or one block of it, for a lazily read HDF5/zarr stack), two bytes per voxel of
+   output (labels and confidence), and one feature block.
+4. **Uncertainty**: each phase fraction comes with a standard uncertainty from the forest's
+   out-of-bag misclassification rates and the spatial clustering of the errors
+   (:func:`fraction_uncertainty`; on the synthetic two-phase test it is 1-4 times the actual
+   error of the porosity).
+5. **Saving** (:meth:`Segmenter.save`, :meth:`Segmenter.load`): a trained model goes to an
+   ``.npz`` file (forest arrays and a JSON description; no pickle) that another process
+   loads and applies to other stacks (``segment_stack(stack, segmenter=...)``).
 
 The output is a :class:`~ionscale.microstructure.volume.Volume` (labels = the class numbers,
 ``phases`` = their names, voxel size ``(slice thickness, dy, dx)`` and the stack's origin),
@@ -19,9 +27,11 @@ which every :mod:`ionscale.microstructure` metric takes as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,10 +49,23 @@ from .features import (
 from .forest import RandomForest
 from .image import ImageStack
 
-__all__ = ["SegmentationResult", "Segmenter", "segment_stack", "train_segmenter"]
+__all__ = ["SegmentationResult", "Segmenter", "fraction_uncertainty", "segment_stack",
+           "train_segmenter"]
 
 #: Default memory for one feature block and its prediction, bytes.
 DEFAULT_MEMORY = 1 << 30
+#: Name and version of the saved-model format (:meth:`Segmenter.save`).
+MODEL_FORMAT = "ionscale-segmenter"
+MODEL_VERSION = 1
+
+
+def _children_after_parents(forest: RandomForest) -> bool:
+    """Every split node's children come after it (as :meth:`RandomForest.fit` stores them),
+    so that a prediction walk always ends: a guard on loaded files."""
+    i = np.arange(forest.feature.size)
+    inner = forest.feature >= 0
+    return bool(np.all(forest.left[inner] > i[inner]) and np.all(forest.right[inner] > i[inner])
+                and np.all(forest.left[~inner] == -1) and np.all(forest.right[~inner] == -1))
 
 
 def _check_labels(labels, shape, phases, source=None) -> tuple[np.ndarray, dict[str, int]]:
@@ -123,6 +146,184 @@ class Segmenter:
     n_training: Mapping[str, int]
     oob_accuracy: float
     feature_names: tuple[str, ...] = ()
+
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Write the trained segmenter to an ``.npz`` file (no pickle).
+
+        The file holds the forest's node arrays (``feature``, ``threshold``, ``left``,
+        ``right``, ``value``, ``roots``, ``classes``, ``oob_confusion``) and one JSON string
+        (``meta``) with the format name and version, the ionscale version, the feature
+        specification, the phase names, the channels, the feature names and the training
+        counts. :meth:`load` reads it back in any process.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file; ``.npz`` is appended when missing.
+        overwrite : bool
+            Replace an existing file.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        InputError
+            A scikit-learn classifier (only ionscale's forest is saved: scikit-learn models
+            need pickle), or an existing file without ``overwrite``.
+        """
+        import json
+        import os
+
+        from .. import __version__
+
+        out = Path(path)
+        if out.suffix.lower() != ".npz":
+            out = out.with_name(out.name + ".npz")
+        if not isinstance(self.forest, RandomForest):
+            raise InputError("only ionscale's own forest can be saved", file=str(out),
+                             field="classifier", expected="a segmenter trained with "
+                             "classifier='forest' (scikit-learn models need pickle)")
+        if out.exists() and not overwrite:
+            raise InputError("file exists", file=str(out), field="output",
+                             expected="a new file name, or overwrite=True")
+        f = self.forest
+        meta = {"format": MODEL_FORMAT, "format_version": MODEL_VERSION,
+                "ionscale_version": __version__,
+                "spec": {k: (list(v) if k == "sigmas" else bool(v))
+                         for k, v in dataclasses.asdict(self.spec).items()},
+                "phases": {str(k): int(v) for k, v in self.phases.items()},
+                "channels": list(self.channels),
+                "n_training": {str(k): int(v) for k, v in self.n_training.items()},
+                "oob_accuracy": float(self.oob_accuracy),
+                "feature_names": list(self.feature_names),
+                "forest": {"n_features": int(f.n_features),
+                           "oob_accuracy": float(f.oob_accuracy),
+                           "parameters": {k: v for k, v in f.parameters.items()}}}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.stem}.tmp{os.getpid()}.npz")
+        try:
+            np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta)), classes=f.classes,
+                                feature=f.feature, threshold=f.threshold, left=f.left,
+                                right=f.right, value=f.value, roots=f.roots,
+                                oob_confusion=f.oob_confusion)
+            os.replace(tmp, out)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return out
+
+    @classmethod
+    def load(cls, path) -> Segmenter:
+        """Read a segmenter written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            An ``.npz`` file from :meth:`save`.
+
+        Returns
+        -------
+        Segmenter
+            Ready for :meth:`predict` and :func:`segment_stack` (``segmenter=``).
+
+        Raises
+        ------
+        InputError
+            Missing file, not an ``.npz`` archive, an archive that is not an ionscale
+            segmenter, a newer model format, or inconsistent arrays; the message names the
+            file and what was expected.
+        """
+        import json
+        import zipfile
+
+        src = str(path)
+        what = (f"an ionscale segmenter model (.npz written by Segmenter.save, format "
+                f"version <= {MODEL_VERSION})")
+        try:
+            z = np.load(src, allow_pickle=False)
+            if not hasattr(z, "files"):
+                raise InputError("a single array, not an archive", file=src, field="path",
+                                 expected=what)
+            with z:
+                arrays = {k: z[k] for k in z.files}
+        except InputError:
+            raise
+        except FileNotFoundError:
+            raise InputError("file not found", file=src, field="path", expected=what) from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot read as .npz ({type(exc).__name__})", file=src,
+                             field="path", expected=what) from None
+        need = ("meta", "classes", "feature", "threshold", "left", "right", "value", "roots",
+                "oob_confusion")
+        missing = [k for k in need if k not in arrays]
+        if missing:
+            raise InputError(f"arrays {', '.join(missing)} missing", file=src, field="path",
+                             expected=what)
+        try:
+            meta = json.loads(str(arrays["meta"]))
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+            raise InputError("not an ionscale segmenter", file=src, field="meta",
+                             expected=what)
+        ver = meta.get("format_version")
+        if not isinstance(ver, int) or ver > MODEL_VERSION:
+            raise InputError(f"model format version {ver!r} (written by ionscale "
+                             f"{meta.get('ionscale_version')})", file=src,
+                             field="format_version", expected=what + "; update ionscale")
+        try:
+            spec_d = dict(meta["spec"])
+            unknown = set(spec_d) - {f.name for f in dataclasses.fields(FeatureSpec)}
+            if unknown:
+                raise InputError(f"unknown feature families {sorted(unknown)} (written by "
+                                 f"ionscale {meta.get('ionscale_version')})", file=src,
+                                 field="spec", expected=what + "; update ionscale")
+            spec = FeatureSpec(**{k: (tuple(v) if k == "sigmas" else bool(v))
+                                  for k, v in spec_d.items()})
+            fm = meta["forest"]
+            forest = RandomForest(
+                classes=arrays["classes"], n_features=int(fm["n_features"]),
+                feature=arrays["feature"].astype(np.int32),
+                threshold=arrays["threshold"].astype(np.float32),
+                left=arrays["left"].astype(np.int32), right=arrays["right"].astype(np.int32),
+                value=arrays["value"].astype(np.float32),
+                roots=arrays["roots"].astype(np.int64),
+                oob_accuracy=float(fm["oob_accuracy"]),
+                oob_confusion=arrays["oob_confusion"].astype(np.int64),
+                parameters=dict(fm["parameters"]))
+            seg = cls(forest=forest, spec=spec,
+                      phases={str(k): int(v) for k, v in meta["phases"].items()},
+                      channels=tuple(str(c) for c in meta["channels"]),
+                      n_training={str(k): int(v) for k, v in meta["n_training"].items()},
+                      oob_accuracy=float(meta["oob_accuracy"]),
+                      feature_names=tuple(str(n) for n in meta["feature_names"]))
+        except InputError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"incomplete model description ({type(exc).__name__}: "
+                             f"{str(exc)[:120]})", file=src, field="meta",
+                             expected=what) from None
+        n = forest.feature.size
+        C = forest.classes.size
+        names = feature_names(spec, seg.channels if len(seg.channels) > 1 else ("",))
+        ok = (forest.threshold.shape == (n,) and forest.left.shape == (n,)
+              and forest.right.shape == (n,) and forest.value.shape == (n, C)
+              and forest.roots.ndim == 1 and forest.roots.size >= 1
+              and np.all((forest.roots >= 0) & (forest.roots < n))
+              and np.all((forest.left >= -1) & (forest.left < n))
+              and np.all((forest.right >= -1) & (forest.right < n))
+              and np.all(forest.feature < forest.n_features)
+              and _children_after_parents(forest)
+              and forest.n_features == len(names)
+              and sorted(int(c) for c in forest.classes) == sorted(seg.phases.values())
+              and (not seg.feature_names or list(seg.feature_names) == names))
+        if not ok:
+            raise InputError("inconsistent forest arrays or feature list", file=src,
+                             field="forest", expected=what)
+        return seg
 
     def predict(self, stack, *, chunk: int | None = None, max_memory: float = DEFAULT_MEMORY,
                 confidence: bool = False, progress: bool = False):
@@ -262,6 +463,12 @@ def train_segmenter(stack, labels, *, phases: Mapping[str, int] | None = None,
                                            2**31)))
         model.fit(X, y)
         oob = float(model.oob_score_)
+        dec = np.nan_to_num(np.asarray(model.oob_decision_function_, np.float64))
+        seen = dec.sum(axis=1) > 0
+        ti = np.searchsorted(model.classes_, y[seen])
+        cm = np.zeros((model.classes_.size, model.classes_.size), np.int64)
+        np.add.at(cm, (ti, np.argmax(dec[seen], axis=1)), 1)
+        model.ionscale_oob_confusion_ = cm
     else:
         raise InputError(f"classifier {classifier!r}", field="classifier",
                          expected="'forest' or 'sklearn'")
@@ -287,6 +494,10 @@ class SegmentationResult(Result):
         The middle slice and its labels, for :meth:`plot`.
     output : str or None
         File the volume was written to.
+    uncertainty : dict
+        The terms of each fraction's error (:func:`fraction_uncertainty`): per phase
+        ``bias``, ``sigma_rates``, ``sigma_spatial`` and ``soft``, and
+        ``correlation_volume_voxels``.
     """
 
     volume: Volume
@@ -294,6 +505,7 @@ class SegmentationResult(Result):
     segmenter: Segmenter | None = None
     overlay: tuple = field(default=(), repr=False)
     output: str | None = None
+    uncertainty: dict = field(default_factory=dict)
 
     def _extra_dict(self) -> dict[str, Any]:
         v = self.volume
@@ -302,7 +514,8 @@ class SegmentationResult(Result):
                 "origin_m": list(v.origin), "phases": dict(v.phases), "output": self.output,
                 "n_training": dict(seg.n_training) if seg else None,
                 "sigmas": list(seg.spec.sigmas) if seg else None,
-                "n_features": len(seg.feature_names) if seg else None}
+                "n_features": len(seg.feature_names) if seg else None,
+                "fraction_uncertainty": dict(self.uncertainty)}
 
     def plot(self, ax=None):
         """Segmentation overlay: the middle slice in grey, each phase in colour."""
@@ -329,6 +542,115 @@ class SegmentationResult(Result):
         ax.set_ylabel("y (µm)")
         ax.set_title(self.title or "segmentation")
         return ax
+
+
+def _correlation_length(field: np.ndarray, axis: int) -> float:
+    """Integral correlation length (voxels) of ``field`` along ``axis``: ``1 + 2 Σ ρ(k)``
+    over the lags before the autocorrelation ``ρ`` first reaches zero (1 for white noise)."""
+    x = np.moveaxis(np.asarray(field, np.float64), axis, -1)
+    x = x - x.mean()
+    n = x.shape[-1]
+    if n < 2:
+        return 1.0
+    spec = np.fft.rfft(x, 2 * n, axis=-1)
+    ac = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, 2 * n, axis=-1)[..., :n]
+    ac = ac.reshape(-1, n).sum(axis=0) / np.arange(n, 0, -1)
+    if not ac[0] > 0:
+        return 1.0
+    rho = ac / ac[0]
+    below = np.flatnonzero(rho <= 0)
+    k = int(below[0]) if below.size else n
+    return float(max(1.0, 1.0 + 2.0 * rho[1:k].sum()))
+
+
+def _correlation_volume(uncertainty: np.ndarray, max_side: int = 128) -> float:
+    """Correlation volume (voxels) of the per-voxel uncertainty ``1 - confidence``: the
+    product of the integral correlation lengths along z, y and x, on a central block of at
+    most ``max_side`` voxels per axis (bounded memory)."""
+    sl = tuple(slice(max(0, (n - max_side) // 2), max(0, (n - max_side) // 2) + max_side)
+               for n in uncertainty.shape)
+    block = np.asarray(uncertainty[sl], np.float32)
+    return float(np.prod([_correlation_length(block, a) for a in range(3)]))
+
+
+def _oob_confusion(segmenter: Segmenter) -> np.ndarray | None:
+    """Out-of-bag confusion counts ``(C, C)`` (rows true, columns predicted, classes in
+    increasing order), or None when the classifier has none."""
+    f = segmenter.forest
+    conf = f.oob_confusion if isinstance(f, RandomForest) else getattr(
+        f, "ionscale_oob_confusion_", None)
+    if conf is None:
+        return None
+    conf = np.asarray(conf, np.float64)
+    C = len(segmenter.phases)
+    if conf.shape != (C, C) or conf.sum() <= 0:
+        return None
+    return conf
+
+
+def fraction_uncertainty(hard: np.ndarray, confusion: np.ndarray | None, n_voxels: int,
+                         correlation_volume: float = 1.0,
+                         soft: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Standard uncertainty of volume fractions measured by counting classified voxels.
+
+    The hard-label fraction ``q_k`` of class ``k`` differs from the true fraction ``φ_k`` by
+    the net misclassification ``E_k = Σ_i φ_i R_ik - φ_k``, with ``R_ij`` the probability
+    that a voxel of class ``i`` is labelled ``j``. ``R`` is estimated from the out-of-bag
+    confusion counts ``n_ij`` of the forest (``R_ij = (n_ij + ½) / (n_i + C/2)``, a
+    Jeffreys prior, so that an error-free training set still has a rate uncertainty), with
+    ``φ ≈ q``. The uncertainty combines, in quadrature:
+
+    * ``bias``: ``Ê_k``, the expected net misclassification (not subtracted from the
+      fraction: with the few hundred labels of a sparse training set the estimate is too
+      noisy to correct with, but it is an error of that size);
+    * ``sigma_rates``: the binomial standard error of ``Ê_k`` from the finite number of
+      labelled voxels per class, ``Σ_i q_i² R_ik (1 - R_ik) / n_i``;
+    * ``sigma_spatial``: the fluctuation of the number of misclassified voxels, which come
+      in clusters: ``√(V_c r (1 - r) / N)`` with ``r`` the overall error rate and ``V_c``
+      the correlation volume of the classifier's uncertainty (an upper bound on that of the
+      errors, so this term is conservative);
+    * ``soft``: ``|q_k - p̄_k|``, the hard-label fraction against the mean class probability.
+
+    Parameters
+    ----------
+    hard : ndarray (C,)
+        Hard-label fractions, classes in increasing order of their numbers (dimensionless).
+    confusion : ndarray (C, C) or None
+        Out-of-bag confusion counts, rows true class, columns predicted; None: only the
+        spatial and soft terms are available (the rate terms are then taken from the mean
+        uncertainty ``1 - q`` of a uniform error rate of ``|q - p̄|``).
+    n_voxels : int
+        Voxels classified, ``N``.
+    correlation_volume : float
+        ``V_c``, voxels (1: independent voxels).
+    soft : ndarray (C,), optional
+        Mean class probabilities.
+
+    Returns
+    -------
+    dict of str to ndarray (C,)
+        ``sigma`` (the total standard uncertainty), ``bias``, ``sigma_rates``,
+        ``sigma_spatial`` and ``soft``, all as fractions (dimensionless).
+    """
+    q = np.asarray(hard, np.float64)
+    C = q.size
+    soft_term = np.abs(q - np.asarray(soft, np.float64)) if soft is not None else np.zeros(C)
+    if confusion is not None:
+        n_ij = np.asarray(confusion, np.float64)
+        n_i = n_ij.sum(axis=1)
+        R = (n_ij + 0.5) / (n_i[:, None] + 0.5 * C)
+        bias = q @ R - q
+        var_rates = ((q ** 2 / np.maximum(n_i, 1.0))[:, None] * R * (1 - R)).sum(axis=0)
+        r = float(np.clip(np.sum(q * (1 - np.diag(R))), 0.0, 1.0))
+    else:
+        bias = np.zeros(C)
+        var_rates = np.zeros(C)
+        r = float(np.clip(soft_term.max(initial=0.0), 0.0, 1.0))
+    var_spatial = np.full(C, max(float(correlation_volume), 1.0) * r * (1 - r)
+                          / max(int(n_voxels), 1))
+    sigma = np.sqrt(bias ** 2 + var_rates + var_spatial + soft_term ** 2)
+    return {"sigma": sigma, "bias": bias, "sigma_rates": np.sqrt(var_rates),
+            "sigma_spatial": np.sqrt(var_spatial), "soft": soft_term}
 
 
 def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
@@ -361,9 +683,10 @@ def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
     -------
     SegmentationResult
         ``volume`` (labels, phases, voxel size), one ``fraction_<phase>`` value per phase
-        (error: the difference between the hard-label fraction and the mean class
-        probability, a measure of the classifier's uncertainty), the out-of-bag accuracy and
-        ``plot()`` (overlay).
+        (the hard-label fraction; error: its standard uncertainty from the out-of-bag
+        misclassification rates and the spatial correlation of the errors, see
+        :func:`fraction_uncertainty`, with the terms in ``uncertainty``), the out-of-bag
+        accuracy and ``plot()`` (overlay).
     """
     if segmenter is None:
         if labels is None:
@@ -373,20 +696,25 @@ def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
                                     n_trees=n_trees, max_depth=max_depth,
                                     class_weight=class_weight, classifier=classifier,
                                     max_memory=max_memory, seed=seed, progress=progress)
-    res = segmenter.predict(stack, max_memory=max_memory, confidence=confidence,
-                            progress=progress)
-    lab, conf, psum = res if confidence else (res[0], None, res[1])
+    lab, conf, psum = segmenter.predict(stack, max_memory=max_memory, confidence=True,
+                                        progress=progress)
     n = lab.size
     classes = sorted(segmenter.phases.items(), key=lambda kv: kv[1])
     counts = np.bincount(lab.ravel(), minlength=max(v for _, v in classes) + 1)
+    hard = np.asarray([counts[v] for _, v in classes], np.float64) / n
+    vc = _correlation_volume(1.0 - conf / np.float32(255.0))
+    unc = fraction_uncertainty(hard, _oob_confusion(segmenter), n, vc, psum / n)
+    if not confidence:
+        conf = None
     values: dict[str, Value] = {}
     diagnostics = []
+    uncertainty: dict[str, Any] = {"correlation_volume_voxels": vc}
     for i, (name, v) in enumerate(classes):
-        hard = counts[v] / n
-        soft = psum[i] / n
-        values[f"fraction_{name}"] = Value(f"fraction_{name}", float(hard),
-                                           float(abs(hard - soft)), "", f"φ({name})",
+        values[f"fraction_{name}"] = Value(f"fraction_{name}", float(hard[i]),
+                                           float(unc["sigma"][i]), "", f"φ({name})",
                                            valid=(0.0, 1.0))
+        uncertainty[name] = {k: float(unc[k][i]) for k in ("bias", "sigma_rates",
+                                                           "sigma_spatial", "soft")}
         if counts[v] == 0:
             diagnostics.append(Diagnostic("data-quality", f"no voxel was classified as {name}",
                                           fields=(f"fraction_{name}",)))
@@ -428,7 +756,8 @@ def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
                                  "n_trees", n_trees), "seed": seed, "output": written})
     return SegmentationResult(values=values, provenance=prov, title="trainable segmentation",
                               diagnostics=tuple(diagnostics), volume=volume, confidence=conf,
-                              segmenter=segmenter, overlay=overlay, output=written)
+                              segmenter=segmenter, overlay=overlay, output=written,
+                              uncertainty=uncertainty)
 
 
 def _isfile(path) -> bool:
