@@ -31,6 +31,7 @@ from scipy import ndimage as ndi
 from ..errors import InputError
 from ..results import Diagnostic, Provenance, Result, Value, new_axes
 from .image import ImageStack, as_stack
+from .plots import centre_sections
 from .preprocess import FibsemGeometry, align_stack, correct_background, destripe
 from .registration import StackRegistration, _region_slices, register_stack
 
@@ -200,6 +201,11 @@ class PreprocessResult(Result):
     shear : ShearEstimate or None
     raw_slice, slice_index
         A raw slice for the before/after plot, and its index.
+    raw_sections : dict
+        Grey levels of the raw stack's ``xy``, ``xz`` and ``yz`` sections through its centre
+        (:func:`~ionscale.imaging.plots.centre_sections`), for :meth:`plot`.
+    raw_voxel_size : tuple or None
+        ``(slice thickness, dy, dx)`` of the raw stack, metres.
     """
 
     stack: ImageStack
@@ -207,6 +213,8 @@ class PreprocessResult(Result):
     shear: ShearEstimate | None = None
     raw_slice: np.ndarray | None = field(default=None, repr=False)
     slice_index: int = 0
+    raw_sections: dict = field(default_factory=dict, repr=False)
+    raw_voxel_size: tuple | None = None
 
     def _extra_dict(self) -> dict[str, Any]:
         st = self.stack
@@ -217,14 +225,51 @@ class PreprocessResult(Result):
                 self.registration.drift.tolist()}
 
     def plot(self, ax=None):
-        """Before/after: a raw slice and the same slice corrected (and the drift curve)."""
-        import matplotlib.pyplot as plt
+        """Before/after: orthogonal sections (xy, xz, yz through the centre, µm) of the raw
+        stack (top row) and the corrected one (bottom row), beside the drift curve (or the
+        measured shear), on a new double-column figure; returns the raw xy Axes (``.figure``
+        holds every panel). With ``ax`` (a sequence of 2-3 Axes): the raw and corrected
+        middle slices and the drift curve, returned as an array."""
+        if ax is not None:
+            return self._plot_slices(ax)
+        from ..report.style import new_figure
+        from .plots import centre_cuts, centre_sections, draw_section, section_extent
 
-        if ax is None:
-            n = 3 if self.registration is not None else 2
-            fig, axes = plt.subplots(1, n, figsize=(4.0 * n, 3.8), layout="constrained")
-        else:
-            axes = np.atleast_1d(ax)
+        names = ("xy", "xz", "yz")
+        st = self.stack
+        vs = (st.slice_thickness or st.pixel_size[0], *st.pixel_size)
+        rows = []
+        if self.raw_sections and self.raw_voxel_size is not None:
+            raw_shape = (self.raw_sections["xz"].shape[0], *self.raw_sections["xy"].shape)
+            rows.append(("raw", self.raw_sections, raw_shape, tuple(self.raw_voxel_size)))
+        rows.append(("corrected", centre_sections(st.channel(0)), tuple(st.shape[-3:]), vs))
+        side = self.registration if self.registration is not None else self.shear
+        ext = {(r, n): section_extent(n, shape, v) for r, _, shape, v in rows for n in names}
+        ratios = [float(np.clip(max(abs(ext[r, n][1] - ext[r, n][0]) /
+                                    max(abs(ext[r, n][2] - ext[r, n][3]), 1e-30)
+                                    for r, *_ in rows), 0.6, 1.8)) for n in names]
+        if side is not None:
+            ratios.append(1.6)
+        fig, axes = new_figure("double", 0.2 + 0.18 * len(rows), nrows=len(rows),
+                               ncols=len(ratios), gridspec_kw={"width_ratios": ratios},
+                               squeeze=False)
+        for i, (r, sections, shape, v) in enumerate(rows):
+            cuts = centre_cuts(shape, v)
+            for j, n in enumerate(names):
+                draw_section(axes[i, j], n, sections.get(n), ext[r, n], cuts=cuts,
+                             title=f"{r} {n}")
+        if side is not None:
+            gs = axes[0, -1].get_gridspec()
+            for a in axes[:, -1]:
+                a.remove()
+            side_ax = fig.add_subplot(gs[:, -1])
+            side.plot(side_ax)
+        fig.suptitle(self.title or "FIB-SEM preprocessing")
+        return axes[0, 0]
+
+    def _plot_slices(self, ax):
+        """A raw slice and the same slice corrected (and the drift curve), into ``ax``."""
+        axes = np.atleast_1d(ax)
         if self.raw_slice is not None:
             axes[0].imshow(self.raw_slice, cmap="gray")
             axes[0].set_title(f"raw slice {self.slice_index}")
@@ -328,6 +373,8 @@ def preprocess_stack(stack, *, fiducials=None, register_region=None, edge_region
         diagnostics += list(measured.diagnostics)
     mid = n // 2
     raw = np.asarray(st.channel(0)[mid], np.float32)
+    raw_sections = centre_sections(st.channel(0))        # for plot(): before/after
+    raw_vs = (st.slice_thickness or st.pixel_size[0], *st.pixel_size)
     prov = Provenance.build("imaging.preprocess", [st.source] if st.source and _isfile(
         st.source) else [], {"fiducials": fiducials, "register_region": register_region,
                              "edge_region": edge_region, "angle": angle,
@@ -337,7 +384,8 @@ def preprocess_stack(stack, *, fiducials=None, register_region=None, edge_region
     return PreprocessResult(values=values, provenance=prov, title="FIB-SEM preprocessing",
                             diagnostics=tuple(diagnostics), stack=out,
                             registration=registration, shear=measured, raw_slice=raw,
-                            slice_index=mid)
+                            slice_index=mid, raw_sections=raw_sections,
+                            raw_voxel_size=raw_vs)
 
 
 @dataclass(frozen=True, kw_only=True)

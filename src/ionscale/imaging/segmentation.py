@@ -48,6 +48,7 @@ from .features import (
 )
 from .forest import RandomForest
 from .image import ImageStack
+from .plots import centre_sections, confidence_counts
 
 __all__ = ["SegmentationResult", "Segmenter", "fraction_uncertainty", "segment_stack",
            "train_segmenter"]
@@ -492,6 +493,11 @@ class SegmentationResult(Result):
     segmenter : Segmenter
     overlay : tuple (image, labels)
         The middle slice and its labels, for :meth:`plot`.
+    sections : dict
+        Grey levels of the ``xy``, ``xz`` and ``yz`` sections through the stack's centre
+        (:func:`~ionscale.imaging.plots.centre_sections`), for :meth:`plot`.
+    confidence_counts : ndarray (256,) or None
+        Voxels per uint8 confidence level (kept without ``confidence``), for :meth:`plot`.
     output : str or None
         File the volume was written to.
     uncertainty : dict
@@ -506,6 +512,8 @@ class SegmentationResult(Result):
     overlay: tuple = field(default=(), repr=False)
     output: str | None = None
     uncertainty: dict = field(default_factory=dict)
+    sections: dict = field(default_factory=dict, repr=False)
+    confidence_counts: np.ndarray | None = field(default=None, repr=False)
 
     def _extra_dict(self) -> dict[str, Any]:
         v = self.volume
@@ -518,6 +526,69 @@ class SegmentationResult(Result):
                 "fraction_uncertainty": dict(self.uncertainty)}
 
     def plot(self, ax=None):
+        """Orthogonal sections (xy, xz, yz through the volume centre, µm) in grey with each
+        phase in colour, and the histogram of the per-voxel winning-class probability
+        (fraction of voxels below 0.6 and 0.8 annotated), on a new double-column figure;
+        returns the xy Axes (``.figure`` holds every panel). With ``ax`` (one Axes): the
+        overlay of the middle slice only."""
+        if ax is not None:
+            return self._plot_overlay(ax)
+        from ..report.style import new_figure
+        from .plots import (
+            PHASE_COLOURS,
+            centre_cuts,
+            draw_confidence_histogram,
+            draw_section,
+            section_extent,
+            width_ratios,
+        )
+
+        v = self.volume
+        labels = np.asarray(v.labels)
+        shape, vs = labels.shape, tuple(v.voxel_size)
+        counts = self.confidence_counts
+        if counts is None and self.confidence is not None:
+            from .plots import confidence_counts
+
+            counts = confidence_counts(self.confidence)
+        names = ("xy", "xz", "yz")
+        extents = [section_extent(n, shape, vs) for n in names]
+        ratios = width_ratios(extents)
+        if counts is not None:
+            ratios.append(1.25)
+        fig, axes = new_figure("double", 0.36, ncols=len(ratios),
+                               gridspec_kw={"width_ratios": ratios})
+        nz, ny, nx = shape
+        lab = {"xy": labels[nz // 2], "xz": labels[:, ny // 2, :], "yz": labels[:, :, nx // 2]}
+        cuts = centre_cuts(shape, vs)
+        where = {"xy": f"z = {cuts['z']:.2f} µm", "xz": f"y = {cuts['y']:.2f} µm",
+                 "yz": f"x = {cuts['x']:.2f} µm"}
+        for a, n, e in zip(axes, names, extents, strict=False):
+            img = self.sections.get(n)
+            if img is None and n == "xy" and self.overlay:
+                img = self.overlay[0]
+            draw_section(a, n, img, e, labels=lab[n], phases=v.phases,
+                         title=f"{n} ({where[n]})",
+                         cuts=cuts)
+        if counts is not None:
+            draw_confidence_histogram(axes[-1], counts, n_classes=len(v.phases))
+        handles = []
+        import matplotlib.patches as mpatches
+
+        for (name, _), colour in zip(sorted(v.phases.items(), key=lambda kv: kv[1]),
+                                     PHASE_COLOURS, strict=False):
+            frac = self.values.get(f"fraction_{name}")
+            text = name
+            if frac is not None:
+                text = f"{name}: {100 * frac.value:.1f} ± {100 * frac.error:.1f} %" \
+                    if np.isfinite(frac.error) else f"{name}: {100 * frac.value:.1f} %"
+            handles.append(mpatches.Patch(color=colour, alpha=0.6, label=text))
+        if handles:
+            fig.legend(handles=handles, loc="outside lower center", ncol=len(handles))
+        fig.suptitle(self.title or "segmentation")
+        return axes[0]
+
+    def _plot_overlay(self, ax=None):
         """Segmentation overlay: the middle slice in grey, each phase in colour."""
         import matplotlib.colors as mcolors
 
@@ -704,6 +775,7 @@ def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
     hard = np.asarray([counts[v] for _, v in classes], np.float64) / n
     vc = _correlation_volume(1.0 - conf / np.float32(255.0))
     unc = fraction_uncertainty(hard, _oob_confusion(segmenter), n, vc, psum / n)
+    conf_counts = confidence_counts(conf)    # for plot(): the confidence histogram
     if not confidence:
         conf = None
     values: dict[str, Value] = {}
@@ -742,6 +814,7 @@ def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
     arr, _, _ = _as_volume_array(stack)
     mid = arr.shape[1] // 2
     overlay = (np.asarray(arr[0, mid], np.float32), lab[mid].copy())
+    sections = centre_sections(arr[0])
     written = None
     if output is not None:
         from ..io.volume import write_volume
@@ -757,7 +830,8 @@ def segment_stack(stack, labels=None, *, segmenter: Segmenter | None = None,
     return SegmentationResult(values=values, provenance=prov, title="trainable segmentation",
                               diagnostics=tuple(diagnostics), volume=volume, confidence=conf,
                               segmenter=segmenter, overlay=overlay, output=written,
-                              uncertainty=uncertainty)
+                              uncertainty=uncertainty, sections=sections,
+                              confidence_counts=conf_counts)
 
 
 def _isfile(path) -> bool:
