@@ -158,6 +158,41 @@ def test_exact_equals_brute_force_on_random_volumes(seed, porosity):
         local_thickness(m, voxel_size=UM, method="fast", measure="radius", tolerance=0), ex)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), porosity=st.floats(0.05, 0.95),
+       shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 70)))
+def test_integer_kernels_match_the_general_ones(seed, porosity, shape):
+    """Cubic voxels take integer fast paths (distance map, painter): same values as the
+    general float kernels, array borders and long runs included."""
+    import ionscale.microstructure._thickness_kernels as K
+    import ionscale.microstructure.thickness as T
+
+    m = np.random.default_rng(seed).random(shape) < porosity
+    m8 = m.view(np.uint8)
+    iso = K.edt_sq(m, (1.0, 1.0, 1.0))
+    gen = K._edt_yx(K._edt_z_pass(m8, 1.0), 1.0, 1.0)
+    np.testing.assert_array_equal(iso, gen)
+    if not m.any() or not np.isfinite(iso.max()):
+        return
+    h = np.ones(3)
+    oz, oy, ox, cls, _ = T._offsets(h)
+    lut = T._k_lut_iso(np.int64(iso.max()))
+    flag, counts = K.centres_iso(iso, lut, oz, oy, ox, cls, np.inf, 0.0)
+    starts, cy, cx, cd = T._k_collect_int(flag, iso, counts, int(iso.max()) + 1)
+    if cd.size == 0:
+        return
+    dmax = int(math.ceil(float(cd.max()))) + 2
+    hw = T._half_widths(dmax)
+    kz = int(math.sqrt(float(cd.max()))) + 1
+    keys = cd.astype(np.int64)
+    a = T._k_paint(m8, starts, cy, cx, cd, keys, int(keys.max()) + 1, h, kz, True, 0.0, hw,
+                   T._LOW, T._HIGH, T._DB, T._DBM)
+    cv = np.sqrt(cd.astype(np.float64)).astype(np.float32)
+    b = T._k_paint_iso(m8, starts, cy, cx, cd, cv, int(keys.max()) + 1, kz, hw,
+                       T._k_lut_disc(np.int64(dmax)), T._LOW, T._HIGH, T._DB, T._DBM)
+    np.testing.assert_array_equal(a, b)
+
+
 # --------------------------------------------------------------------------- approximations
 
 @settings(max_examples=12, deadline=None)
