@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..results import Provenance, Value
 from ..status import Diagnostic
+from .lattice import SINGLE_VACANCY_F
 from .model import Model
 from .msd import MSDFit, fit_msd, ratio_error
 from .results import ConcentrationProfiles, KMCResult, KMCSeries, series_from_results
@@ -31,11 +32,6 @@ from .simulate import Simulation, simulate
 __all__ = ["analyse", "arrhenius_series", "correlation_factor", "lattice_gas_correlation_factor",
            "run", "SINGLE_VACANCY_F"]
 
-#: Tracer correlation factors of single-vacancy diffusion (SCIENCE.md §7).
-SINGLE_VACANCY_F: dict[str, float] = {
-    "fcc": 0.78145, "bcc": 0.7272, "sc": 0.65311, "diamond": 0.5,
-    "square": 1.0 / (math.pi - 1.0), "triangular": 0.56006, "honeycomb": 1.0 / 3.0,
-}
 
 _AXES = "xyz"
 

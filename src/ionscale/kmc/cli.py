@@ -61,8 +61,7 @@ def _demo_model(args) -> int:
 
 
 def _lattices(args) -> int:  # noqa: ARG001
-    from .analysis import SINGLE_VACANCY_F
-    from .lattice import BUILTIN_LATTICES
+    from .lattice import BUILTIN_LATTICES, SINGLE_VACANCY_F
 
     print(f"{'lattice':<11} {'d':>2} {'z':>3} {'jump/a':>8} {'f (1 vacancy)':>14}")
     for name, (d, z, nn) in BUILTIN_LATTICES.items():

@@ -51,6 +51,13 @@ BUILTIN_LATTICES: dict[str, tuple[int, int, float]] = {
 _BOUNDARIES = ("periodic", "closed")
 _TILE = 4
 
+#: Tracer correlation factors of single-vacancy diffusion on the built-in lattices
+#: (SCIENCE.md §7), beside the lattices so that listing them loads no fitting code.
+SINGLE_VACANCY_F: dict[str, float] = {
+    "fcc": 0.78145, "bcc": 0.7272, "sc": 0.65311, "diamond": 0.5,
+    "square": 1.0 / (math.pi - 1.0), "triangular": 0.56006, "honeycomb": 1.0 / 3.0,
+}
+
 
 def _cell_and_basis(name: str, a: float) -> tuple[np.ndarray, np.ndarray]:
     s3 = math.sqrt(3.0)
