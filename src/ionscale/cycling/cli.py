@@ -189,37 +189,11 @@ def register(subparsers) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``ionscale cycling`` on its own, with the exit codes of ``ionscale``: 2 on bad input,
-    1 on a failed fit or a printed result whose status is ``failed``."""
-    import os
+    """``ionscale cycling`` on its own: :func:`ionscale.cli.main` with its exit codes (2 on bad
+    input, 1 on a failed fit or a printed result whose status is ``failed``)."""
+    from ..cli import main as ionscale_main
 
-    from ..cli_support import one_line_warnings, reset_statuses, worst_printed_status
-    from ..errors import FitError, IonscaleError
-
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    parser = argparse.ArgumentParser(prog="ionscale")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    register(sub)
-    args = parser.parse_args(["cycling", *(sys.argv[1:] if argv is None else argv)])
-    reset_statuses()
-    one_line_warnings()
-    try:
-        code = int(args.func(args) or 0)
-        return max(code, 1 if worst_printed_status() == "failed" else 0)
-    except InputError as exc:
-        print(f"ionscale: error: {exc}", file=sys.stderr)
-        return 2
-    except FitError as exc:
-        print(f"ionscale: fit failed: {exc}", file=sys.stderr)
-        return 1
-    except IonscaleError as exc:
-        print(f"ionscale: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into head & co.
-        sys.stderr.close()
-        return 0
-
+    return ionscale_main(["cycling", *(sys.argv[1:] if argv is None else argv)])
 
 if __name__ == "__main__":
     sys.exit(main())

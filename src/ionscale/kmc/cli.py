@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from ..cli_support import add_output_options, print_result
-from ..errors import InputError
 from ..units import parse_quantity
 
 
@@ -113,31 +111,11 @@ def register(subparsers) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``ionscale kmc`` on its own, with the exit codes of ``ionscale``: 2 on bad input, 1 on
-    a printed result whose status is ``failed``."""
-    import os
+    """``ionscale kmc`` on its own: :func:`ionscale.cli.main` with its exit codes (2 on bad
+    input, 1 on a failed fit or a printed result whose status is ``failed``)."""
+    from ..cli import main as ionscale_main
 
-    from ..cli_support import one_line_warnings, reset_statuses, worst_printed_status
-    from ..errors import IonscaleError
-
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    parser = argparse.ArgumentParser(prog="ionscale")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    register(sub)
-    args = parser.parse_args(["kmc", *(sys.argv[1:] if argv is None else argv)])
-    reset_statuses()
-    one_line_warnings()
-    try:
-        code = int(args.func(args) or 0)
-        return max(code, 1 if worst_printed_status() == "failed" else 0)
-    except InputError as exc:
-        print(f"ionscale: error: {exc}", file=sys.stderr)
-        return 2
-    except IonscaleError as exc:
-        print(f"ionscale: {exc}", file=sys.stderr)
-        return 1
-
+    return ionscale_main(["kmc", *(sys.argv[1:] if argv is None else argv)])
 
 if __name__ == "__main__":
     sys.exit(main())
