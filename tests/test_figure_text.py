@@ -21,57 +21,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 
-from ionscale.report.style import DOUBLE, SINGLE, draw_figure  # noqa: E402
-
-#: pixels (at 100 dpi) by which a text may cross the figure's edge or another text
-TOLERANCE = 1.0
+from ionscale.report.style import DOUBLE, SINGLE, draw_figure, text_problems  # noqa: E402
 
 #: analyses of the demo campaign whose figures belong to another engineer (impedance): they
 #: are checked too, as expected failures, until their plots follow the notes in the report
 IMPEDANCE = ("eis.",)
-
-
-def drawn_texts(fig) -> list[tuple[Text, object]]:
-    """Every non-empty Text drawn when ``fig`` is rendered, with its window extent."""
-    seen: list[tuple[Text, object]] = []
-    original = Text.draw
-
-    def recording_draw(self, renderer):
-        original(self, renderer)
-        if self.get_visible() and self.get_text().strip():
-            seen.append((self, self.get_window_extent(renderer)))
-
-    Text.draw = recording_draw
-    try:
-        fig.set_dpi(100)
-        fig.canvas.draw()
-    finally:
-        Text.draw = original
-    return seen
-
-
-def text_problems(fig, tolerance: float = TOLERANCE) -> list[str]:
-    """Clipped texts (outside the figure) and pairs of overlapping texts."""
-    texts = drawn_texts(fig)
-    W, H = fig.bbox.width, fig.bbox.height
-    problems = []
-    for t, b in texts:
-        if b.x0 < -tolerance or b.y0 < -tolerance or b.x1 > W + tolerance or \
-                b.y1 > H + tolerance:
-            problems.append(f"clipped: {t.get_text()!r} at {np.round(b.extents, 1)} "
-                            f"(figure {W:.0f}×{H:.0f})")
-    for i, (t1, b1) in enumerate(texts):
-        for t2, b2 in texts[i + 1:]:
-            if t1 is t2:
-                continue
-            dx = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
-            dy = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
-            if dx > tolerance and dy > tolerance:
-                problems.append(f"overlap: {t1.get_text()!r} and {t2.get_text()!r} "
-                                f"({dx:.1f}×{dy:.1f} px)")
-    return problems
 
 
 # --------------------------------------------------------------------------- results

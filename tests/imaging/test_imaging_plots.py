@@ -8,7 +8,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 from scipy import ndimage as ndi  # noqa: E402
 
 from ionscale.datasets.synthetic_fibsem import (  # noqa: E402
@@ -19,40 +18,7 @@ from ionscale.datasets.synthetic_fibsem import (  # noqa: E402
 from ionscale.imaging import ImageStack, segment_stack  # noqa: E402
 from ionscale.imaging.pipeline import preprocess_stack  # noqa: E402
 from ionscale.imaging.plots import confidence_counts, fraction_below  # noqa: E402
-from ionscale.report.style import DOUBLE, draw_figure  # noqa: E402
-
-
-def _texts(fig):
-    """Every non-empty Text drawn when ``fig`` is rendered, with its extent (as
-    tests/test_figure_text.py records them)."""
-    seen = []
-    original = Text.draw
-
-    def recording_draw(self, renderer):
-        original(self, renderer)
-        if self.get_visible() and self.get_text().strip():
-            seen.append((self, self.get_window_extent(renderer)))
-
-    Text.draw = recording_draw
-    try:
-        fig.set_dpi(100)
-        fig.canvas.draw()
-    finally:
-        Text.draw = original
-    return seen
-
-
-def _no_text_problems(fig):
-    texts = _texts(fig)
-    W, H = fig.bbox.width, fig.bbox.height
-    bad = [t.get_text() for t, b in texts
-           if b.x0 < -1 or b.y0 < -1 or b.x1 > W + 1 or b.y1 > H + 1]
-    for i, (t1, b1) in enumerate(texts):
-        for t2, b2 in texts[i + 1:]:
-            if min(b1.x1, b2.x1) - max(b1.x0, b2.x0) > 1 and \
-                    min(b1.y1, b2.y1) - max(b1.y0, b2.y0) > 1:
-                bad.append(f"{t1.get_text()!r} / {t2.get_text()!r}")
-    return bad
+from ionscale.report.style import DOUBLE, draw_figure, text_problems  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +55,7 @@ def test_segmentation_figure_has_sections_and_confidence_histogram(segmented):
         for t in (0.6, 0.8):
             assert f"p < {t:g}: {100 * fraction_below(r.confidence_counts, t):.1f} %" in note
         assert len(fig.legends) == 1 and "pore" in fig.legends[0].texts[0].get_text()
-        assert _no_text_problems(fig) == []
+        assert text_problems(fig) == []
     finally:
         plt.close(fig)
     ax = r.plot()                     # an Axes whose figure holds every panel (as the CLI uses)
@@ -122,7 +88,7 @@ def test_preprocess_figure_shows_raw_and_corrected_sections():
         assert titles[:6] == ["raw xy", "raw xz", "raw yz", "corrected xy", "corrected xz",
                               "corrected yz"]
         assert len(fig.axes) == 7 and fig.axes[6].get_ylabel() == "drift (nm)"
-        assert _no_text_problems(fig) == []
+        assert text_problems(fig) == []
     finally:
         plt.close(fig)
     assert len(pre.plot().figure.axes) == 7

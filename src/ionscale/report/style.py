@@ -13,8 +13,10 @@ Every figure the report shows (and :func:`ionscale.campaign.figure_png` stores) 
 * blanks tick labels that would overlap another tick label (a log axis spanning less than a
   decade labels every minor tick; a secondary °C axis crowds at the hot end);
 
-and returns the figure as PNG (300 dpi) and SVG bytes. A technique's ``plot()`` can draw at the
-right size from the start with :func:`new_axes` / :func:`new_figure`.
+and returns the figure as PNG (300 dpi) and SVG bytes. A technique's ``plot()`` can draw at
+the right size from the start with :func:`new_axes` / :func:`new_figure`.
+:func:`text_problems` lists any text that still crosses the figure's edge or another text
+(the check the tests run on every figure).
 
 Examples
 --------
@@ -510,7 +512,53 @@ def declutter(texts, renderer, *, pad: float = 1.0) -> int:
     return hidden
 
 
+def drawn_texts(fig) -> list[tuple[Any, Any]]:
+    """Every non-empty text drawn when ``fig`` is rendered at 100 dpi, with its window extent
+    (pixels)."""
+    from matplotlib.text import Text
+
+    seen: list[tuple[Any, Any]] = []
+    original = Text.draw
+
+    def recording_draw(self, renderer):
+        original(self, renderer)
+        if self.get_visible() and self.get_text().strip():
+            seen.append((self, self.get_window_extent(renderer)))
+
+    Text.draw = recording_draw
+    try:
+        fig.set_dpi(100)
+        fig.canvas.draw()
+    finally:
+        Text.draw = original
+    return seen
+
+
+def text_problems(fig, tolerance: float = 1.0) -> list[str]:
+    """Texts of ``fig`` that cross its edge, and pairs that overlap, by more than
+    ``tolerance`` pixels at 100 dpi: one line each (empty when the figure prints cleanly)."""
+    texts = drawn_texts(fig)
+    W, H = fig.bbox.width, fig.bbox.height
+    problems = []
+    for t, b in texts:
+        if b.x0 < -tolerance or b.y0 < -tolerance or b.x1 > W + tolerance or \
+                b.y1 > H + tolerance:
+            problems.append(f"clipped: {t.get_text()!r} at {np.round(b.extents, 1)} "
+                            f"(figure {W:.0f}×{H:.0f})")
+    for i, (t1, b1) in enumerate(texts):
+        for t2, b2 in texts[i + 1:]:
+            if t1 is t2:
+                continue
+            dx = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+            dy = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+            if dx > tolerance and dy > tolerance:
+                problems.append(f"overlap: {t1.get_text()!r} and {t2.get_text()!r} "
+                                f"({dx:.1f}×{dy:.1f} px)")
+    return problems
+
+
 __all__ = ["DOUBLE", "DPI", "MIN_FONT", "ONE_HALF", "RC", "SINGLE", "WIDTHS", "declutter",
-           "draw_figure", "figure_of", "figure_size", "journal_width", "new_axes",
-           "new_figure", "png_size", "publish", "render", "save_figure", "style"]
+           "draw_figure", "drawn_texts", "figure_of", "figure_size", "journal_width",
+           "new_axes", "new_figure", "png_size", "publish", "render", "save_figure", "style",
+           "text_problems"]
 
