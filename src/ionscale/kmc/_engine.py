@@ -126,6 +126,23 @@ def _site_total(rate, m, nslot):
 
 
 @njit(cache=True, _nrt=False)
+def _refresh_site(tree, p2, rate, x, nslot, leaves, nleaf):
+    """Set site ``x``'s total rate in the tree; when it changed, add its block to ``leaves``
+    (once). Returns the new number of leaves."""
+    off = 2 * p2
+    tot = _site_total(rate, x, nslot)
+    if tree[off + x] == tot:
+        return nleaf
+    tree[off + x] = tot
+    leaf = p2 + (x >> BLOCK_SHIFT)
+    for q in range(nleaf):
+        if leaves[q] == leaf:
+            return nleaf
+    leaves[nleaf] = leaf
+    return nleaf + 1
+
+
+@njit(cache=True, _nrt=False)
 def _tree_build(tree, p2, rate, n, nslot):
     off = 2 * p2
     for i in range(n):
@@ -657,32 +674,9 @@ def run_events(
                                   jint, ex0, res_side, res_cum, occ, h, ip, fp)
                 if new_r != rate[lq, rk]:
                     rate[lq, rk] = new_r
-                    tot = _site_total(rate, lq, nslot)
-                    if tree[off + lq] != tot:
-                        tree[off + lq] = tot
-                        leaf = p2 + (lq >> BLOCK_SHIFT)
-                        dup = False
-                        for q in range(nleaf):
-                            if leaves[q] == leaf:
-                                dup = True
-                                break
-                        if not dup:
-                            leaves[nleaf] = leaf
-                            nleaf += 1
+                    nleaf = _refresh_site(tree, p2, rate, lq, nslot, leaves, nleaf)
         for i in range(full):
-            x = touched[i]
-            tot = _site_total(rate, x, nslot)
-            if tree[off + x] != tot:
-                tree[off + x] = tot
-                leaf = p2 + (x >> BLOCK_SHIFT)
-                dup = False
-                for q in range(nleaf):
-                    if leaves[q] == leaf:
-                        dup = True
-                        break
-                if not dup:
-                    leaves[nleaf] = leaf
-                    nleaf += 1
+            nleaf = _refresh_site(tree, p2, rate, touched[i], nslot, leaves, nleaf)
         for q in range(nleaf):
             tree[leaves[q]] = _block_sum(tree, p2, leaves[q] - p2, n)
         if nleaf:
