@@ -34,8 +34,12 @@ c = 0.99                          1 000 000  3.61e5
 c = 0.5, interactions             1 000 000  1.07e5
 ================================  =========  ===========
 
-Against the goals: interactions at 10⁴ sites ≥ 3e5 met; 2e6 at 10⁴ and 1e6 at 10⁶ sites not met
-here (earlier single runs at lower load: 1.36e6 and 5.75e5). At 10⁶ sites the time goes into
+A second run (best of 2, with the test suite running beside it): 1.08e6, 1.06e6, 2.41e5, 2.67e5,
+3.45e5, 1.23e5 in the order of the table.
+
+Against the goals: interactions at 10⁴ sites ≥ 3e5 met in the first run only (3.59e5; 2.41e5 in
+the second); 2e6 at 10⁴ and 1e6 at 10⁶ sites not met here (single runs at lower load: 1.36e6
+and 5.75e5). At 10⁶ sites the time goes into
 cache misses of the neighbour tables and the sum tree (rate updates touch ~2z sites per event).
 """
 
