@@ -199,38 +199,48 @@ _COLS = 16
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _edt_yx_iso(out):
+def _edt_yx_iso(out, nthreads):
     """:func:`_edt_yx` for cubic voxels: exact integer passes (:func:`_envelope_int`); the y
     pass gathers ``_COLS`` columns at a time so that every cache line of the plane is read
-    once."""
+    once. One task per thread, planes dealt round-robin: the cost of a plane follows its
+    structure, and a volume that changes along z would leave one half of a static split
+    with more of it."""
     nz, ny, nx = out.shape
     m = max(ny, nx)
-    for z in prange(nz):
+    nt = max(1, min(nthreads, nz))
+    for task in prange(nt):
         g = np.empty((_COLS, m), np.int64)
         r = np.empty((_COLS, m), np.float32)
         v = np.empty(m + 1, np.int64)
         zn = np.empty(m + 1, np.int64)
         zd = np.empty(m + 1, np.int64)
-        plane = out[z]
-        for x0 in range(0, nx, _COLS):
-            nc = min(_COLS, nx - x0)
-            for y in range(ny):
-                for b in range(nc):
-                    fv = plane[y, x0 + b]
-                    g[b, y] = _NOSITE if fv == _INF else np.int64(fv) + y * y
-            for b in range(nc):
-                _envelope_int(g[b], ny, v, zn, zd, r[b])
-            for y in range(ny):
-                for b in range(nc):
-                    plane[y, x0 + b] = r[b, y]
-        g0 = g[0]
-        for y in range(ny):
-            row = plane[y]
-            for x in range(nx):
-                fv = row[x]
-                g0[x] = _NOSITE if fv == _INF else np.int64(fv) + x * x
-            _envelope_int(g0, nx, v, zn, zd, row)
+        for z in range(task, nz, nt):
+            _edt_yx_plane(out[z], g, r, v, zn, zd)
     return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _edt_yx_plane(plane, g, r, v, zn, zd):
+    """The y then x passes of :func:`_edt_yx_iso` on one plane, with the work buffers."""
+    ny, nx = plane.shape
+    for x0 in range(0, nx, _COLS):
+        nc = min(_COLS, nx - x0)
+        for y in range(ny):
+            for b in range(nc):
+                fv = plane[y, x0 + b]
+                g[b, y] = _NOSITE if fv == _INF else np.int64(fv) + y * y
+        for b in range(nc):
+            _envelope_int(g[b], ny, v, zn, zd, r[b])
+        for y in range(ny):
+            for b in range(nc):
+                plane[y, x0 + b] = r[b, y]
+    g0 = g[0]
+    for y in range(ny):
+        row = plane[y]
+        for x in range(nx):
+            fv = row[x]
+            g0[x] = _NOSITE if fv == _INF else np.int64(fv) + x * x
+        _envelope_int(g0, nx, v, zn, zd, row)
 
 
 def edt_sq(mask: np.ndarray, h) -> np.ndarray:
@@ -260,7 +270,7 @@ def edt_sq(mask: np.ndarray, h) -> np.ndarray:
     m = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     out = _edt_z_pass(m, float(h[0]) ** 2)
     if float(h[0]) == float(h[1]) == float(h[2]) == 1.0:
-        return _edt_yx_iso(out)
+        return _edt_yx_iso(out, nb.get_num_threads())
     return _edt_yx(out, float(h[1]) ** 2, float(h[2]) ** 2)
 
 
@@ -423,7 +433,10 @@ def _centres_iso_kernel(dsq, lutf, mt, dclip, thin):
             fr = flag[z, y]
             for x in range(nx):
                 v = src[x]
-                if v <= 0 or v > dclip:
+                # a sphere of squared radius 1 holds its centre only, whose own distance
+                # (the value of every unreached phase voxel) is that radius already: not a
+                # centre worth painting, and it never holds a neighbour's (shrunk) sphere
+                if v <= 1 or v > dclip:
                     continue
                 d3 = np.int64(v) * 3
                 if fm[x] > lutf[d3] or em[x] > lutf[d3 + 1] or cm[x] > lutf[d3 + 2]:

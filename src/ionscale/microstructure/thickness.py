@@ -424,11 +424,14 @@ def _k_lut_disc(dmax):
 
 
 @_pjit
-def _k_paint_iso(mask, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, high, db, dbm):
+def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, high, db, dbm,
+                 nthreads):
     """:func:`_k_paint` for cubic voxels, all in integers: the discs (squared radius
     ``D = cd − dz²``) are counting-sorted by decreasing sphere radius, and a disc is skipped
     when a disc already painted in the plane and centred on it or on one of its 8
-    neighbours holds all its lattice points (exact 2-D lookup table ``lut2``)."""
+    neighbours holds all its lattice points (exact 2-D lookup table ``lut2``). Phase voxels
+    that no sphere reaches (centres clipped in chunked runs) get their own distance
+    ``√dsq``."""
     nz, ny, nx = mask.shape
     out = np.zeros(mask.shape, np.float32)
     nw = (nx + 63) // 64
@@ -436,136 +439,162 @@ def _k_paint_iso(mask, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, high, d
     full = ~np.uint64(0)
     zero = np.uint64(0)
     s58 = np.uint64(58)
-    for z in prange(nz):
-        z0 = max(0, z - kz)
-        z1 = min(nz, z + kz + 1)
+    nw1 = nw + 1
+    mw = nx + 4
+    # one task per thread, each with its own work arrays (allocated once, not per plane),
+    # planes dealt round-robin so that the threads share the load evenly
+    nt = max(1, min(nthreads, nz))
+    for task in prange(nt):
         cnt = np.zeros(nkeys + 1, np.int64)
-        ncand = 0
-        for zc in range(z0, z1):
-            dz2 = (z - zc) * (z - zc)
-            for k in range(starts[zc], starts[zc + 1]):
-                kk = np.int64(cd[k])
-                if kk <= dz2:
-                    break  # buckets are sorted by decreasing radius
-                cnt[nkeys - kk] += 1
-                ncand += 1
-        for i in range(nkeys):
-            cnt[i + 1] += cnt[i]
-        c_val = np.empty(ncand, np.float32)
-        c_d = np.empty(ncand, np.int64)
-        c_y = np.empty(ncand, np.int64)
-        c_x = np.empty(ncand, np.int64)
-        for zc in range(z0, z1):
-            dz2 = (z - zc) * (z - zc)
-            for k in range(starts[zc], starts[zc + 1]):
-                kk = np.int64(cd[k])
-                if kk <= dz2:
-                    break
-                b = nkeys - 1 - kk
-                j = cnt[b]
-                c_val[j] = cv[k]
-                c_d[j] = kk - dz2
-                c_y[j] = cy[k]
-                c_x[j] = cx[k]
-                cnt[b] = j + 1
-        # bit per voxel: set = painted or not in the phase
-        bits = np.zeros((ny, nw + 1), np.uint64)   # one spare word per row
-        mz = mask[z]
-        for y in range(ny):
-            for w in range(nw):
-                word = np.uint64(0)
-                for t in range(64):
-                    x = w * 64 + t
-                    if x >= nx or not mz[y, x]:
-                        word |= one << np.uint64(t)
-                bits[y, w] = word
-        plane = out[z]
-        # squared radius of the largest disc painted so far per centre (padded by one)
-        mr = np.zeros((ny + 4, nx + 4), np.int32)
-        for oi in range(ncand):
-            dd = c_d[oi]
-            yc = c_y[oi]
-            xc = c_x[oi]
-            q0 = mr[yc]
-            r0 = mr[yc + 1]
-            r1 = mr[yc + 2]
-            r2 = mr[yc + 3]
-            q2 = mr[yc + 4]
-            x0 = xc + 2
-            if r1[x0] >= dd:
-                continue
-            mf = max(max(r0[x0], r2[x0]), max(r1[x0 - 1], r1[x0 + 1]))
-            if mf > lut2[dd, 0]:
-                continue
-            me = max(max(r0[x0 - 1], r0[x0 + 1]), max(r2[x0 - 1], r2[x0 + 1]))
-            if me > lut2[dd, 1]:
-                continue
-            m2 = max(max(q0[x0], q2[x0]), max(r1[x0 - 2], r1[x0 + 2]))
-            if m2 > lut2[dd, 2]:
-                continue
-            m12 = max(max(max(q0[x0 - 1], q0[x0 + 1]), max(q2[x0 - 1], q2[x0 + 1])),
-                      max(max(r0[x0 - 2], r0[x0 + 2]), max(r2[x0 - 2], r2[x0 + 2])))
-            if m12 > lut2[dd, 3]:
-                continue
-            m22 = max(max(q0[x0 - 2], q0[x0 + 2]), max(q2[x0 - 2], q2[x0 + 2]))
-            if m22 > lut2[dd, 4]:
-                continue
-            r1[x0] = dd
-            val = c_val[oi]
-            ky = hw[dd]
-            ylo = max(0, yc - ky)
-            yhi = min(ny - 1, yc + ky)
-            if ky < 32:
-                # every row spans at most two words: test both without branching
+        cap = 1024
+        # int32/float32 candidates: 16 bytes each, so a plane's list stays in cache
+        c_val = np.empty(cap, np.float32)
+        c_d = np.empty(cap, np.int32)
+        c_y = np.empty(cap, np.int32)
+        c_x = np.empty(cap, np.int32)
+        bits = np.zeros(ny * nw1, np.uint64)
+        mr = np.zeros((ny + 4) * mw, np.int32)
+        for z in range(task, nz, nt):
+            z0 = max(0, z - kz)
+            z1 = min(nz, z + kz + 1)
+            cnt[:] = 0
+            ncand = 0
+            for zc in range(z0, z1):
+                dz2 = (z - zc) * (z - zc)
+                for k in range(starts[zc], starts[zc + 1]):
+                    kk = np.int64(cd[k])
+                    if kk <= dz2:
+                        break  # buckets are sorted by decreasing radius
+                    cnt[nkeys - kk] += 1
+                    ncand += 1
+            for i in range(nkeys):
+                cnt[i + 1] += cnt[i]
+            if ncand > cap:
+                cap = max(ncand, 2 * cap)
+                c_val = np.empty(cap, np.float32)
+                c_d = np.empty(cap, np.int32)
+                c_y = np.empty(cap, np.int32)
+                c_x = np.empty(cap, np.int32)
+            for zc in range(z0, z1):
+                dz2 = (z - zc) * (z - zc)
+                for k in range(starts[zc], starts[zc + 1]):
+                    kk = np.int64(cd[k])
+                    if kk <= dz2:
+                        break
+                    b = nkeys - 1 - kk
+                    j = cnt[b]
+                    c_val[j] = cv[k]
+                    c_d[j] = kk - dz2
+                    c_y[j] = cy[k]
+                    c_x[j] = cx[k]
+                    cnt[b] = j + 1
+            # bit per voxel: set = painted or not in the phase; flat arrays with row strides
+            # (no per-row views in the hot loops); one spare word per row
+            mz = mask[z]
+            for y in range(ny):
+                for w in range(nw):
+                    word = np.uint64(0)
+                    for t in range(64):
+                        x = w * 64 + t
+                        if x >= nx or not mz[y, x]:
+                            word |= one << np.uint64(t)
+                    bits[y * nw1 + w] = word
+            plane = out[z].reshape(ny * nx)
+            # squared radius of the largest disc painted so far per centre (padded by two)
+            mr[:] = 0
+            for oi in range(ncand):
+                dd = np.int64(c_d[oi])
+                yc = np.int64(c_y[oi])
+                xc = np.int64(c_x[oi])
+                i1 = (yc + 2) * mw + xc + 2           # the centre
+                i0 = i1 - mw
+                i2 = i1 + mw
+                iq0 = i0 - mw
+                iq2 = i2 + mw
+                if mr[i1] >= dd:
+                    continue
+                mf = max(max(mr[i0], mr[i2]), max(mr[i1 - 1], mr[i1 + 1]))
+                if mf > lut2[dd, 0]:
+                    continue
+                me = max(max(mr[i0 - 1], mr[i0 + 1]), max(mr[i2 - 1], mr[i2 + 1]))
+                if me > lut2[dd, 1]:
+                    continue
+                m2 = max(max(mr[iq0], mr[iq2]), max(mr[i1 - 2], mr[i1 + 2]))
+                if m2 > lut2[dd, 2]:
+                    continue
+                m12 = max(max(max(mr[iq0 - 1], mr[iq0 + 1]), max(mr[iq2 - 1], mr[iq2 + 1])),
+                          max(max(mr[i0 - 2], mr[i0 + 2]), max(mr[i2 - 2], mr[i2 + 2])))
+                if m12 > lut2[dd, 3]:
+                    continue
+                m22 = max(max(mr[iq0 - 2], mr[iq0 + 2]), max(mr[iq2 - 2], mr[iq2 + 2]))
+                if m22 > lut2[dd, 4]:
+                    continue
+                mr[i1] = dd
+                val = c_val[oi]
+                ky = hw[dd]
+                ylo = max(0, yc - ky)
+                yhi = min(ny - 1, yc + ky)
+                if ky < 32:
+                    # every row spans at most two words: test both without branching
+                    for y in range(ylo, yhi + 1):
+                        j = y - yc
+                        kx = hw[dd - j * j]
+                        a = max(0, xc - kx)
+                        b = min(nx - 1, xc + kx)
+                        wa = a >> 6
+                        two = (b >> 6) != wa
+                        hb = high[b & 63]
+                        m0 = low[a & 63] & (full if two else hb)
+                        m1 = hb if two else zero
+                        iw = y * nw1 + wa
+                        f0 = m0 & ~bits[iw]
+                        f1 = m1 & ~bits[iw + 1]
+                        if (f0 | f1) == 0:
+                            continue
+                        bits[iw] |= f0
+                        bits[iw + 1] |= f1
+                        base = y * nx + wa * 64
+                        while f0:
+                            lsb = f0 & (~f0 + one)
+                            plane[base + db[(lsb * dbm) >> s58]] = val
+                            f0 ^= lsb
+                        base += 64
+                        while f1:
+                            lsb = f1 & (~f1 + one)
+                            plane[base + db[(lsb * dbm) >> s58]] = val
+                            f1 ^= lsb
+                    continue
                 for y in range(ylo, yhi + 1):
                     j = y - yc
                     kx = hw[dd - j * j]
                     a = max(0, xc - kx)
                     b = min(nx - 1, xc + kx)
                     wa = a >> 6
-                    two = (b >> 6) != wa
-                    hb = high[b & 63]
-                    m0 = low[a & 63] & (full if two else hb)
-                    m1 = hb if two else zero
-                    brow = bits[y]
-                    f0 = m0 & ~brow[wa]
-                    f1 = m1 & ~brow[wa + 1]
-                    if (f0 | f1) == 0:
-                        continue
-                    brow[wa] |= f0
-                    brow[wa + 1] |= f1
-                    prow = plane[y]
-                    base = wa * 64
-                    while f0:
-                        lsb = f0 & (~f0 + one)
-                        prow[base + db[(lsb * dbm) >> s58]] = val
-                        f0 ^= lsb
-                    base += 64
-                    while f1:
-                        lsb = f1 & (~f1 + one)
-                        prow[base + db[(lsb * dbm) >> s58]] = val
-                        f1 ^= lsb
-                continue
-            for y in range(ylo, yhi + 1):
-                j = y - yc
-                kx = hw[dd - j * j]
-                a = max(0, xc - kx)
-                b = min(nx - 1, xc + kx)
-                wa = a >> 6
-                wb = b >> 6
-                brow = bits[y]
-                for w in range(wa, wb + 1):
-                    m = low[a & 63] if w == wa else full
-                    if w == wb:
-                        m &= high[b & 63]
-                    free = m & ~brow[w]
-                    if free:
-                        brow[w] |= free
-                        prow = plane[y]
-                        while free:
-                            lsb = free & (~free + one)
-                            prow[w * 64 + db[(lsb * dbm) >> s58]] = val
-                            free ^= lsb
+                    wb = b >> 6
+                    for w in range(wa, wb + 1):
+                        m = low[a & 63] if w == wa else full
+                        if w == wb:
+                            m &= high[b & 63]
+                        iw = y * nw1 + w
+                        free = m & ~bits[iw]
+                        if free:
+                            bits[iw] |= free
+                            base = y * nx + w * 64
+                            while free:
+                                lsb = free & (~free + one)
+                                plane[base + db[(lsb * dbm) >> s58]] = val
+                                free ^= lsb
+            dz = dsq[z].reshape(ny * nx)
+            for y in range(ny):
+                for w in range(nw):
+                    free = ~bits[y * nw1 + w]
+                    base = y * nx + w * 64
+                    while free:
+                        lsb = free & (~free + one)
+                        x = base + db[(lsb * dbm) >> s58]
+                        plane[x] = math.sqrt(dz[x])
+                        free ^= lsb
+
     return out
 
 
@@ -652,6 +681,7 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
     del flag
     _tick(bar, "sphere centres")
     out = None
+    filled = False      # the integer painter writes the unreached phase voxels itself
     if cd.size:
         cdmax = float(cd.max())
         rmax = math.sqrt(cdmax)
@@ -661,8 +691,9 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
         if iso and cdmax <= 2 ** 16:
             cv = np.sqrt(cd.astype(np.float64)).astype(np.float32)
             lut2 = _k_lut_disc(np.int64(dmax))
-            out = _k_paint_iso(mask.view(np.uint8), starts, cy, cx, cd, cv, int(cdmax) + 1,
-                               kz, hw, lut2, _LOW, _HIGH, _DB, _DBM)
+            out = _k_paint_iso(mask.view(np.uint8), dsq, starts, cy, cx, cd, cv, int(cdmax) + 1,
+                               kz, hw, lut2, _LOW, _HIGH, _DB, _DBM, _threads())
+            filled = True
         else:
             if iso and cdmax <= 2 ** 16:
                 keys = cd.astype(np.int64)
@@ -677,8 +708,9 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
     _tick(bar, "spheres painted")
     if out is None:
         out = np.zeros(mask.shape, np.float32)
-    todo = mask & (out == 0)
-    out[todo] = np.sqrt(dsq[todo])
+    if not filled:
+        todo = mask & (out == 0)
+        out[todo] = np.sqrt(dsq[todo])
     return out
 
 
