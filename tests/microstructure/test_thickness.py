@@ -195,7 +195,7 @@ def test_integer_kernels_match_the_general_ones(seed, porosity, shape):
     for threads in (1, 2, 3):     # planes dealt round-robin to one task per thread
         b = T._k_paint_iso(m8, iso.copy(), starts, cy, cx, cd, cv, int(keys.max()) + 1, kz, hw,
                            T._k_lut_disc(np.int64(dmax)), T._LOW, T._HIGH, T._DB, T._DBM,
-                           threads)
+                           threads, np.float32(1.0))
         np.testing.assert_array_equal(a, b)
 
 

@@ -436,7 +436,7 @@ def _k_write_bits(plane, base, free, val, db, dbm):
 
 @_pjit
 def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, high, db, dbm,
-                 nthreads):
+                 nthreads, scale):
     """:func:`_k_paint` for cubic voxels, all in integers: the discs (squared radius
     ``D = cd − dz²``) are counting-sorted by decreasing sphere radius, and a disc is skipped
     when a disc already painted in the plane and centred on it or on one of its 8
@@ -447,7 +447,8 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
     The map is painted into ``dsq`` itself (returned): a plane's painter reads the sphere
     list, never the distance map, except the unreached voxels' own values, which no paint
     has overwritten; the voxels outside the phase hold 0 already. That saves an array of
-    4 bytes per voxel and its page faults."""
+    4 bytes per voxel and its page faults. Values are multiplied by ``scale`` (the sphere
+    values ``cv`` come scaled already), which saves a pass over the map."""
     nz, ny, nx = mask.shape
     out = dsq
     nw = (nx + 63) // 64
@@ -468,7 +469,10 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
         c_d = np.empty(cap, np.int32)
         c_y = np.empty(cap, np.int32)
         c_x = np.empty(cap, np.int32)
+        touched = np.empty(cap, np.int64)     # where mr was written in this plane
         bits = np.zeros(ny * nw1, np.uint64)
+        # squared radius of the largest disc painted so far per centre (padded by two);
+        # reset after each plane where it was written
         mr = np.zeros((ny + 4) * mw, np.int32)
         for z in range(task, nz, nt):
             z0 = max(0, z - kz)
@@ -491,6 +495,7 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                 c_d = np.empty(cap, np.int32)
                 c_y = np.empty(cap, np.int32)
                 c_x = np.empty(cap, np.int32)
+                touched = np.empty(cap, np.int64)
             for zc in range(z0, z1):
                 dz2 = (z - zc) * (z - zc)
                 for k in range(starts[zc], starts[zc + 1]):
@@ -509,15 +514,14 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
             mz = mask[z]
             for y in range(ny):
                 for w in range(nw):
-                    word = np.uint64(0)
-                    for t in range(64):
-                        x = w * 64 + t
-                        if x >= nx or not mz[y, x]:
-                            word |= one << np.uint64(t)
+                    x0 = w * 64
+                    n = min(64, nx - x0)
+                    word = zero if n == 64 else full << np.uint64(n)
+                    for t in range(n):   # branch-free: set where the mask is 0
+                        word |= np.uint64(mz[y, x0 + t] ^ 1) << np.uint64(t)
                     bits[y * nw1 + w] = word
             plane = out[z].reshape(ny * nx)
-            # squared radius of the largest disc painted so far per centre (padded by two)
-            mr[:] = 0
+            ntouched = 0
             for oi in range(ncand):
                 dd = np.int64(c_d[oi])
                 yc = np.int64(c_y[oi])
@@ -546,6 +550,8 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                 if m22 > lut2[dd, 4]:
                     continue
                 mr[i1] = dd
+                touched[ntouched] = i1
+                ntouched += 1
                 val = c_val[oi]
                 ky = hw[dd]
                 ylo = max(0, yc - ky)
@@ -589,6 +595,8 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                         if free:
                             bits[iw] |= free
                             _k_write_bits(plane, y * nx + w * 64, free, val, db, dbm)
+            for i in range(ntouched):
+                mr[touched[i]] = 0
             # unreached phase voxels: their own distance
             for y in range(ny):
                 for w in range(nw):
@@ -597,7 +605,7 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                     while free:
                         lsb = free & (~free + one)
                         x = base + db[(lsb * dbm) >> s58]
-                        plane[x] = math.sqrt(plane[x])
+                        plane[x] = math.sqrt(plane[x]) * scale
                         free ^= lsb
     return out
 
@@ -639,8 +647,9 @@ def _edt_sq(mask: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, bins,
-                rclip: float | None = None, bar=None) -> np.ndarray:
-    """Local thickness radius of ``mask`` in units of the smallest voxel size (float32).
+                rclip: float | None = None, bar=None, scale: float = 1.0) -> np.ndarray:
+    """Local thickness radius of ``mask`` in units of the smallest voxel size (float32),
+    times ``scale``.
 
     ``h`` is the voxel size per axis divided by its minimum. ``rclip`` (same units) ignores
     sphere centres with a larger radius (chunked runs: their radius is not trustworthy)."""
@@ -663,7 +672,10 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
                       "are ignored: structures this thick get a clipped local thickness "
                       "(increase depth)", UserWarning, stacklevel=2)
     if method == "binned":
-        return _binned(mask, dsq, h, bins, rclip)
+        out = _binned(mask, dsq, h, bins, rclip)
+        if scale != 1.0:
+            out *= np.float32(scale)
+        return out
     oz, oy, ox, cls, length = _offsets(h)
     dclip = np.float32(np.inf) if rclip is None else np.float32(rclip * rclip * (1 + 1e-6))
     dmax = min(dsq_max, float(dclip))
@@ -693,10 +705,11 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
         dmax = int(math.ceil(cdmax)) + 2
         hw = _half_widths(dmax)
         if iso and cdmax <= 2 ** 16:
-            cv = np.sqrt(cd.astype(np.float64)).astype(np.float32)
+            cv = (np.sqrt(cd.astype(np.float64)) * scale).astype(np.float32)
             lut2 = _k_lut_disc(np.int64(dmax))
             out = _k_paint_iso(mask.view(np.uint8), dsq, starts, cy, cx, cd, cv, int(cdmax) + 1,
-                               kz, hw, lut2, _LOW, _HIGH, _DB, _DBM, _threads())
+                               kz, hw, lut2, _LOW, _HIGH, _DB, _DBM, _threads(),
+                               np.float32(scale))
             filled = True
         else:
             if iso and cdmax <= 2 ** 16:
@@ -715,6 +728,8 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
     if not filled:
         todo = mask & (out == 0)
         out[todo] = np.sqrt(dsq[todo])
+        if scale != 1.0:
+            out *= np.float32(scale)
     return out
 
 
@@ -883,11 +898,10 @@ def local_thickness(
         bar = tqdm(total=3, desc="local thickness", unit="stage")
     try:
         r = _radius_map(np.asarray(mask), h, method, tolerance,
-                        _bins_rel(bins, vs.min()), None, bar)
+                        _bins_rel(bins, vs.min()), None, bar, scale=scale)
     finally:
         if bar is not None:
             bar.close()
-    r *= np.float32(scale)
     return r
 
 
