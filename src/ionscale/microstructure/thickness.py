@@ -75,9 +75,10 @@ computed block by block with a halo that starts at 16 voxels and grows until the
 below it. Assumption: no structure is thicker than the halo allows. Within it the chunked map
 equals the in-memory one exactly; sphere centres whose (block) distance exceeds ``R_max`` are
 ignored, so structures thicker than that get a clipped (too small) thickness, with a
-``UserWarning`` (also when ``depth=`` is given and is too small). Memory: about 12 B per voxel
-of the blocks in flight (distance map, thickness map, masks); in memory, a 1024³ volume needs
-≈ 13 GB besides its labels (measured 11-12 B/voxel at 256³ and 512³).
+``UserWarning`` (also when ``depth=`` is given and is too small). Memory: about 8 B per voxel
+of the blocks in flight (the distance map, which the painter turns into the thickness map,
+centre flags and lists, the mask); in memory, a 1024³ volume needs ≈ 9 GB besides its labels
+(measured 6.7-8.8 B/voxel at 128³-256³, RSS rise).
 
 References
 ----------
@@ -438,7 +439,9 @@ def _k_write_bits(plane, base, free, val, db, dbm):
 def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, high, db, dbm,
                  nthreads, scale):
     """:func:`_k_paint` for cubic voxels, all in integers: the discs (squared radius
-    ``D = cd − dz²``) are counting-sorted by decreasing sphere radius, and a disc is skipped
+    ``D = cd − dz²``) are taken by decreasing sphere radius straight from the planes' sphere
+    lists (each sorted by decreasing radius: one read pointer per plane, advanced level by
+    level, so no per-plane candidate list is built or sorted), and a disc is skipped
     when a disc already painted in the plane and centred on it or on one of its 8
     neighbours holds all its lattice points (exact 2-D lookup table ``lut2``). Phase voxels
     that no sphere reaches (spheres of squared radius 1, centres clipped in chunked runs) get
@@ -462,14 +465,8 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
     # planes dealt round-robin so that the threads share the load evenly
     nt = max(1, min(nthreads, nz))
     for task in prange(nt):
-        cnt = np.zeros(nkeys + 1, np.int64)
-        cap = 1024
-        # int32/float32 candidates: 16 bytes each, so a plane's list stays in cache
-        c_val = np.empty(cap, np.float32)
-        c_d = np.empty(cap, np.int32)
-        c_y = np.empty(cap, np.int32)
-        c_x = np.empty(cap, np.int32)
-        touched = np.empty(cap, np.int64)     # where mr was written in this plane
+        ptr = np.empty(nz, np.int64)       # next unread sphere of each plane's list
+        touched = np.empty(1024, np.int64)  # where mr was written in this plane
         bits = np.zeros(ny * nw1, np.uint64)
         # squared radius of the largest disc painted so far per centre (padded by two);
         # reset after each plane where it was written
@@ -477,38 +474,8 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
         for z in range(task, nz, nt):
             z0 = max(0, z - kz)
             z1 = min(nz, z + kz + 1)
-            cnt[:] = 0
-            ncand = 0
             for zc in range(z0, z1):
-                dz2 = (z - zc) * (z - zc)
-                for k in range(starts[zc], starts[zc + 1]):
-                    kk = np.int64(cd[k])
-                    if kk <= dz2:
-                        break  # buckets are sorted by decreasing radius
-                    cnt[nkeys - kk] += 1
-                    ncand += 1
-            for i in range(nkeys):
-                cnt[i + 1] += cnt[i]
-            if ncand > cap:
-                cap = max(ncand, 2 * cap)
-                c_val = np.empty(cap, np.float32)
-                c_d = np.empty(cap, np.int32)
-                c_y = np.empty(cap, np.int32)
-                c_x = np.empty(cap, np.int32)
-                touched = np.empty(cap, np.int64)
-            for zc in range(z0, z1):
-                dz2 = (z - zc) * (z - zc)
-                for k in range(starts[zc], starts[zc + 1]):
-                    kk = np.int64(cd[k])
-                    if kk <= dz2:
-                        break
-                    b = nkeys - 1 - kk
-                    j = cnt[b]
-                    c_val[j] = cv[k]
-                    c_d[j] = kk - dz2
-                    c_y[j] = cy[k]
-                    c_x[j] = cx[k]
-                    cnt[b] = j + 1
+                ptr[zc] = starts[zc]
             # bit per voxel: set = painted or not in the phase; flat arrays with row strides
             # (no per-row views in the hot loops); one spare word per row
             mz = mask[z]
@@ -522,79 +489,98 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                     bits[y * nw1 + w] = word
             plane = out[z].reshape(ny * nx)
             ntouched = 0
-            for oi in range(ncand):
-                dd = np.int64(c_d[oi])
-                yc = np.int64(c_y[oi])
-                xc = np.int64(c_x[oi])
-                i1 = (yc + 2) * mw + xc + 2           # the centre
-                i0 = i1 - mw
-                i2 = i1 + mw
-                iq0 = i0 - mw
-                iq2 = i2 + mw
-                if mr[i1] >= dd:
-                    continue
-                mf = max(max(mr[i0], mr[i2]), max(mr[i1 - 1], mr[i1 + 1]))
-                if mf > lut2[dd, 0]:
-                    continue
-                me = max(max(mr[i0 - 1], mr[i0 + 1]), max(mr[i2 - 1], mr[i2 + 1]))
-                if me > lut2[dd, 1]:
-                    continue
-                m2 = max(max(mr[iq0], mr[iq2]), max(mr[i1 - 2], mr[i1 + 2]))
-                if m2 > lut2[dd, 2]:
-                    continue
-                m12 = max(max(max(mr[iq0 - 1], mr[iq0 + 1]), max(mr[iq2 - 1], mr[iq2 + 1])),
-                          max(max(mr[i0 - 2], mr[i0 + 2]), max(mr[i2 - 2], mr[i2 + 2])))
-                if m12 > lut2[dd, 3]:
-                    continue
-                m22 = max(max(mr[iq0 - 2], mr[iq0 + 2]), max(mr[iq2 - 2], mr[iq2 + 2]))
-                if m22 > lut2[dd, 4]:
-                    continue
-                mr[i1] = dd
-                touched[ntouched] = i1
-                ntouched += 1
-                val = c_val[oi]
-                ky = hw[dd]
-                ylo = max(0, yc - ky)
-                yhi = min(ny - 1, yc + ky)
-                if ky < 32:
-                    # every row spans at most two words: test both without branching
-                    for y in range(ylo, yhi + 1):
-                        j = y - yc
-                        kx = hw[dd - j * j]
-                        a = max(0, xc - kx)
-                        b = min(nx - 1, xc + kx)
-                        wa = a >> 6
-                        two = (b >> 6) != wa
-                        hb = high[b & 63]
-                        m0 = low[a & 63] & (full if two else hb)
-                        m1 = hb if two else zero
-                        iw = y * nw1 + wa
-                        f0 = m0 & ~bits[iw]
-                        f1 = m1 & ~bits[iw + 1]
-                        if (f0 | f1) == 0:
+            # spheres of squared radius kk, from the largest down, cut this plane when
+            # dz² < kk: the planes within hw[kk] of it; a plane's spheres of that size are
+            # the next ones of its list (order within a size: by plane, then scan order)
+            for kk in range(nkeys - 1, 0, -1):
+                s = hw[kk]
+                for zc in range(max(0, z - s), min(nz, z + s + 1)):
+                    e = starts[zc + 1]
+                    dz2 = (z - zc) * (z - zc)
+                    q = ptr[zc]
+                    while q < e:
+                        if np.int64(cd[q]) != kk:
+                            break
+                        k = q
+                        q += 1
+                        dd = kk - dz2
+                        yc = np.int64(cy[k])
+                        xc = np.int64(cx[k])
+                        i1 = (yc + 2) * mw + xc + 2           # the centre
+                        i0 = i1 - mw
+                        i2 = i1 + mw
+                        iq0 = i0 - mw
+                        iq2 = i2 + mw
+                        if mr[i1] >= dd:
                             continue
-                        bits[iw] |= f0
-                        bits[iw + 1] |= f1
-                        base = y * nx + wa * 64
-                        _k_write_bits(plane, base, f0, val, db, dbm)
-                        _k_write_bits(plane, base + 64, f1, val, db, dbm)
-                    continue
-                for y in range(ylo, yhi + 1):
-                    j = y - yc
-                    kx = hw[dd - j * j]
-                    a = max(0, xc - kx)
-                    b = min(nx - 1, xc + kx)
-                    wa = a >> 6
-                    wb = b >> 6
-                    for w in range(wa, wb + 1):
-                        m = low[a & 63] if w == wa else full
-                        if w == wb:
-                            m &= high[b & 63]
-                        iw = y * nw1 + w
-                        free = m & ~bits[iw]
-                        if free:
-                            bits[iw] |= free
-                            _k_write_bits(plane, y * nx + w * 64, free, val, db, dbm)
+                        mf = max(max(mr[i0], mr[i2]), max(mr[i1 - 1], mr[i1 + 1]))
+                        if mf > lut2[dd, 0]:
+                            continue
+                        me = max(max(mr[i0 - 1], mr[i0 + 1]), max(mr[i2 - 1], mr[i2 + 1]))
+                        if me > lut2[dd, 1]:
+                            continue
+                        m2 = max(max(mr[iq0], mr[iq2]), max(mr[i1 - 2], mr[i1 + 2]))
+                        if m2 > lut2[dd, 2]:
+                            continue
+                        m12 = max(max(max(mr[iq0 - 1], mr[iq0 + 1]), max(mr[iq2 - 1], mr[iq2 + 1])),
+                                  max(max(mr[i0 - 2], mr[i0 + 2]), max(mr[i2 - 2], mr[i2 + 2])))
+                        if m12 > lut2[dd, 3]:
+                            continue
+                        m22 = max(max(mr[iq0 - 2], mr[iq0 + 2]), max(mr[iq2 - 2], mr[iq2 + 2]))
+                        if m22 > lut2[dd, 4]:
+                            continue
+                        mr[i1] = dd
+                        if ntouched == touched.size:
+                            grown = np.empty(2 * touched.size, np.int64)
+                            for i in range(ntouched):
+                                grown[i] = touched[i]
+                            touched = grown
+                        touched[ntouched] = i1
+                        ntouched += 1
+                        val = cv[k]
+                        ky = hw[dd]
+                        ylo = max(0, yc - ky)
+                        yhi = min(ny - 1, yc + ky)
+                        if ky < 32:
+                            # every row spans at most two words: test both without branching
+                            for y in range(ylo, yhi + 1):
+                                j = y - yc
+                                kx = hw[dd - j * j]
+                                a = max(0, xc - kx)
+                                b = min(nx - 1, xc + kx)
+                                wa = a >> 6
+                                two = (b >> 6) != wa
+                                hb = high[b & 63]
+                                m0 = low[a & 63] & (full if two else hb)
+                                m1 = hb if two else zero
+                                iw = y * nw1 + wa
+                                f0 = m0 & ~bits[iw]
+                                f1 = m1 & ~bits[iw + 1]
+                                if (f0 | f1) == 0:
+                                    continue
+                                bits[iw] |= f0
+                                bits[iw + 1] |= f1
+                                base = y * nx + wa * 64
+                                _k_write_bits(plane, base, f0, val, db, dbm)
+                                _k_write_bits(plane, base + 64, f1, val, db, dbm)
+                            continue
+                        for y in range(ylo, yhi + 1):
+                            j = y - yc
+                            kx = hw[dd - j * j]
+                            a = max(0, xc - kx)
+                            b = min(nx - 1, xc + kx)
+                            wa = a >> 6
+                            wb = b >> 6
+                            for w in range(wa, wb + 1):
+                                m = low[a & 63] if w == wa else full
+                                if w == wb:
+                                    m &= high[b & 63]
+                                iw = y * nw1 + w
+                                free = m & ~bits[iw]
+                                if free:
+                                    bits[iw] |= free
+                                    _k_write_bits(plane, y * nx + w * 64, free, val, db, dbm)
+                    ptr[zc] = q
             for i in range(ntouched):
                 mr[touched[i]] = 0
             # unreached phase voxels: their own distance
