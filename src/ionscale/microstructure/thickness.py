@@ -183,18 +183,24 @@ def _k_centres_aniso(dsq, oz, oy, ox, olen, dclip):
         counts[z] = cnt
     return flag, counts
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _k_centre_lists(counts):
+    """Plane offsets of the centre lists (``starts``, from the per-plane ``counts``) and the
+    empty lists: y, x (int32) and squared radius (float32)."""
+    nz = counts.shape[0]
+    starts = np.zeros(nz + 1, np.int64)
+    for z in range(nz):
+        starts[z + 1] = starts[z] + counts[z]
+    n = starts[nz]
+    return starts, np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32)
+
+
 @_pjit
 def _k_collect(flag, dsq, counts):
     """Centre coordinates and squared radii, bucketed by z, each bucket sorted by
     decreasing radius."""
     nz, ny, nx = dsq.shape
-    starts = np.zeros(nz + 1, np.int64)
-    for z in range(nz):
-        starts[z + 1] = starts[z] + counts[z]
-    n = starts[nz]
-    cy = np.empty(n, np.int32)
-    cx = np.empty(n, np.int32)
-    cd = np.empty(n, np.float32)
+    starts, cy, cx, cd = _k_centre_lists(counts)
     for z in prange(nz):
         k = starts[z]
         for y in range(ny):
@@ -221,13 +227,7 @@ def _k_collect_int(flag, dsq, counts, nkeys):
     """:func:`_k_collect` for integer squared radii below ``nkeys``: a counting sort per
     plane (decreasing radius; within a radius, in scan order)."""
     nz, ny, nx = dsq.shape
-    starts = np.zeros(nz + 1, np.int64)
-    for z in range(nz):
-        starts[z + 1] = starts[z] + counts[z]
-    n = starts[nz]
-    cy = np.empty(n, np.int32)
-    cx = np.empty(n, np.int32)
-    cd = np.empty(n, np.float32)
+    starts, cy, cx, cd = _k_centre_lists(counts)
     for z in prange(nz):
         cnt = np.zeros(nkeys + 1, np.int64)
         fz = flag[z]
@@ -698,13 +698,9 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
                                np.float32(scale))
             filled = True
         else:
-            if iso and cdmax <= 2 ** 16:
-                keys = cd.astype(np.int64)
-                nkeys = int(keys.max()) + 1
-            else:
-                uniq, keys = np.unique(cd, return_inverse=True)
-                keys = keys.astype(np.int64).ravel()
-                nkeys = int(uniq.size)
+            uniq, keys = np.unique(cd, return_inverse=True)
+            keys = keys.astype(np.int64).ravel()
+            nkeys = int(uniq.size)
             out = _k_paint(mask.view(np.uint8), starts, cy, cx, cd, keys, nkeys,
                            np.asarray(h, np.float64), kz, iso, 0.0, hw, _LOW, _HIGH, _DB,
                            _DBM)
