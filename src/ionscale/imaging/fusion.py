@@ -661,13 +661,17 @@ def fuse_slices(eds, sims, *, slice_thickness=None, eds_channels=None, sims_chan
     base = {"n_slices": Value("n_slices", float(n), 0.0, "", "slices"),
             "n_registered": Value("n_registered", float(len(good)), 0.0, "",
                                   "SIMS maps registered")}
-    if not good:
-        diagnostics.append(Diagnostic("failed", "no SIMS map could be registered on its EDS "
-                                      "map: nothing was fused", fields=("stack",)))
+
+    def nothing_fused(why: str) -> FusionResult:
+        diagnostics.append(Diagnostic("failed", f"{why}: nothing was fused",
+                                      fields=("stack",)))
         return FusionResult(values=base, provenance=prov, title="correlative fusion",
                             diagnostics=tuple(diagnostics), stack=None,
                             registrations=tuple(regs), drift=drift,
                             eds_channels=es.channels, sims_channels=ss.channels)
+
+    if not good:
+        return nothing_fused("no SIMS map could be registered on its EDS map")
     offsets = np.array([[regs[k].origin[0] - ss[k].origin[0],
                          regs[k].origin[1] - ss[k].origin[1]] for k in good])
     med = np.median(offsets, axis=0)
@@ -687,24 +691,14 @@ def fuse_slices(eds, sims, *, slice_thickness=None, eds_channels=None, sims_chan
     # 3. the common region, on the EDS pixel grid of slice 0
     box = _intersection([m.bounds for m in (*eds_maps, *sims_maps)])
     if box is None:
-        diagnostics.append(Diagnostic("failed", "the EDS and SIMS maps of all slices share "
-                                      "no region: nothing was fused", fields=("stack",)))
-        return FusionResult(values=base, provenance=prov, title="correlative fusion",
-                            diagnostics=tuple(diagnostics), stack=None,
-                            registrations=tuple(regs), drift=drift,
-                            eds_channels=es.channels, sims_channels=ss.channels)
+        return nothing_fused("the EDS and SIMS maps of all slices share no region")
     g0 = eds_maps[0].origin
     iy0 = math.ceil((box[0] - g0[0]) / px[0] - 1e-6)
     iy1 = math.floor((box[1] - g0[0]) / px[0] + 1e-6)
     ix0 = math.ceil((box[2] - g0[1]) / px[1] - 1e-6)
     ix1 = math.floor((box[3] - g0[1]) / px[1] + 1e-6)
     if iy1 - iy0 < 2 or ix1 - ix0 < 2:
-        diagnostics.append(Diagnostic("failed", "the region the maps share is under 2 pixels "
-                                      "wide: nothing was fused", fields=("stack",)))
-        return FusionResult(values=base, provenance=prov, title="correlative fusion",
-                            diagnostics=tuple(diagnostics), stack=None,
-                            registrations=tuple(regs), drift=drift,
-                            eds_channels=es.channels, sims_channels=ss.channels)
+        return nothing_fused("the region the maps share is under 2 pixels wide")
     grid = Grid((iy1 - iy0, ix1 - ix0), px, (g0[0] + iy0 * px[0], g0[1] + ix0 * px[1]))
     channels = (*es.channels, *ss.channels)
     frac = None
