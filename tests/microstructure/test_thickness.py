@@ -203,12 +203,12 @@ def test_integer_kernels_match_the_general_ones(seed, porosity, shape):
 
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 10_000), porosity=st.floats(0.2, 0.8),
-       blobiness=st.floats(1.0, 4.0), tol=st.sampled_from([0.25, 0.5, 0.75, 0.99]),
+       blobiness=st.floats(0.3, 4.0), tol=st.sampled_from([0.25, 0.5, 0.75, 0.99]),
        vs=st.sampled_from([(1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (1.0, 1.5, 1.0)]))
 def test_fast_is_within_its_stated_bound(seed, porosity, blobiness, tol, vs):
     """The stated bound of ``"fast"``: exact map of the spheres shrunk by ``tolerance``
     voxels ≤ fast ≤ exact, voxel by voxel (cubic and anisotropic voxels)."""
-    m = blobs((12, 13, 14), porosity, blobiness, seed=seed)
+    m = blobs((16, 17, 18), porosity, blobiness, seed=seed)
     vs_m = tuple(v * UM for v in vs)
     ex = local_thickness(m, voxel_size=vs_m, method="exact", measure="radius") / UM
     fa = local_thickness(m, voxel_size=vs_m, method="fast", measure="radius",
@@ -219,6 +219,20 @@ def test_fast_is_within_its_stated_bound(seed, porosity, blobiness, tol, vs):
     assert np.all((fa > 0) == m)
 
 
+@pytest.mark.parametrize("seed, tol", [(58, 0.5), (49, 0.75), (54, 0.5)])
+def test_fast_bound_holds_for_voxels_that_are_no_centres(seed, tol):
+    """Regression: a voxel that is no centre has its sphere inside a centre's sphere, but
+    its *shrunk* sphere was not always inside the centre's shrunk sphere (lattice
+    containment does not survive shrinking), so a thinned centre's holder could miss it:
+    1-4 voxels below the bound on each of these volumes, 13 in an 80³ crop of the TauFactor
+    electrode. The centre test now shrinks both spheres."""
+    m = blobs((20, 21, 22), 0.5, 0.4, seed=seed)
+    fa = local_thickness(m, voxel_size=UM, method="fast", measure="radius",
+                         tolerance=tol) / UM
+    lower = brute(m, (1.0, 1.0, 1.0), shrink=tol)
+    assert np.all(fa >= lower * (1 - 1e-6))
+
+
 def test_fast_bound_in_value_is_not_a_voxel():
     """What the bound does *not* say: in value, a voxel near the surface of a dropped sphere
     can fall well below its exact thickness (documented; rare)."""
@@ -227,8 +241,10 @@ def test_fast_bound_in_value_is_not_a_voxel():
     fa = local_thickness(m, voxel_size=UM, method="fast", measure="radius") / UM
     d = (ex - fa)[m]
     assert d.min() >= -1e-5
-    assert np.mean(d > 1.0) < 0.02          # measured ≈ 0.3-0.8 % at 256³
-    assert np.mean(d < 1e-4) > 0.85         # measured ≈ 0.9
+    assert np.mean(d > 1.0) < 0.02          # measured ≈ 0.3-1.0 % at 256³
+    # measured 0.83 here, 0.91 (blobs) and 0.78 (electrode) at 256³: spheres of squared
+    # radius 2 and 3 are dropped, their voxels keep their own distance (1 or √2)
+    assert np.mean(d < 1e-4) > 0.75
 
 def test_fast_agrees_with_exact_on_blobs():
     m = blobs((64, 64, 64), 0.5, 1.0, seed=0)

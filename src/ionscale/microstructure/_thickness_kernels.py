@@ -24,7 +24,8 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-__all__ = ["centres_iso", "edt_sq", "shrunk_index", "thin_centres"]
+__all__ = ["centre_thresholds", "centres_iso", "edt_sq", "lone_centre_limit", "shrunk_index",
+           "thin_centres"]
 
 _INF = np.inf
 
@@ -397,15 +398,16 @@ def _class_max(pad, x):
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _centres_iso_kernel(dsq, lutf, mt, dclip, thin):
-    """Centre test by neighbour classes: a centre is dominated by a neighbour of class k
-    (face, edge, corner) iff the largest squared distance among that class exceeds
-    ``lut[D, k]``, so three maxima per voxel (computed branch-free over a row) replace the
-    26 tests. Squared distances are integers, so ``w ≥ v`` is ``w > v − 1``; values
-    outside the array (and non-kept neighbours in the second stage) read as 0, which never
-    passes a threshold (``lut ≥ 1``, ``v − 1 ≥ 0``). Flags: 1 centre, 3 centre whose shrunk
-    sphere a neighbour holds (``thin``), 0 otherwise; the second stage zeroes the 3s that a
-    neighbour flagged 1 holds (order-free: 1s never change)."""
+def _centres_iso_kernel(dsq, lutc, lutt, dlow, dclip, thin):
+    """Centre test by neighbour classes: a voxel of squared distance ``v`` is dominated by a
+    neighbour of class k (face, edge, corner) iff the largest squared distance among that
+    class exceeds ``lutc[3 v + k]``, so three maxima per voxel (computed branch-free over a
+    row) replace the 26 tests; with ``thin``, a centre whose shrunk sphere a neighbour's
+    sphere holds is one whose class maxima exceed ``lutt[3 v + k]``. Values outside the
+    array (and non-kept neighbours in the second stage) read as 0, which never passes a
+    threshold (thresholds ≥ 0). Flags: 1 centre, 3 centre whose shrunk sphere a neighbour
+    holds (``thin``), 0 otherwise; the second stage zeroes the 3s that a neighbour flagged 1
+    holds (order-free: 1s never change)."""
     nz, ny, nx = dsq.shape
     flag = np.zeros(dsq.shape, np.uint8)
     counts = np.zeros(nz, np.int64)
@@ -433,21 +435,17 @@ def _centres_iso_kernel(dsq, lutf, mt, dclip, thin):
             fr = flag[z, y]
             for x in range(nx):
                 v = src[x]
-                # a sphere of squared radius 1 holds its centre only, whose own distance
-                # (the value of every unreached phase voxel) is that radius already: not a
-                # centre worth painting, and it never holds a neighbour's (shrunk) sphere
-                if v <= 1 or v > dclip:
+                # a sphere that holds its centre only once shrunk (squared radius up to
+                # dlow) adds nothing to the own distance that every unreached phase voxel
+                # gets: not a centre worth painting (see centres_iso)
+                if v <= dlow or v > dclip:
                     continue
                 d3 = np.int64(v) * 3
-                if fm[x] > lutf[d3] or em[x] > lutf[d3 + 1] or cm[x] > lutf[d3 + 2]:
+                if fm[x] > lutc[d3] or em[x] > lutc[d3 + 1] or cm[x] > lutc[d3 + 2]:
                     continue
                 fl = 1
-                if thin:
-                    dt3 = mt[np.int64(v)] * 3
-                    vm = v - 1
-                    if (fm[x] > max(lutf[dt3], vm) or em[x] > max(lutf[dt3 + 1], vm)
-                            or cm[x] > max(lutf[dt3 + 2], vm)):
-                        fl = 3
+                if thin and (fm[x] > lutt[d3] or em[x] > lutt[d3 + 1] or cm[x] > lutt[d3 + 2]):
+                    fl = 3
                 fr[x] = fl
                 cnt += 1
         counts[z] = cnt
@@ -470,23 +468,22 @@ def _centres_iso_kernel(dsq, lutf, mt, dclip, thin):
                 for x in range(nx):
                     if fr[x] != 3:
                         continue
-                    v = src[x]
-                    dt3 = mt[np.int64(v)] * 3
-                    vm = v - 1
+                    d3 = np.int64(src[x]) * 3
                     f, e, c = _class_max(pad, x)
-                    if (f > max(lutf[dt3], vm) or e > max(lutf[dt3 + 1], vm)
-                            or c > max(lutf[dt3 + 2], vm)):
+                    if f > lutt[d3] or e > lutt[d3 + 1] or c > lutt[d3 + 2]:
                         fr[x] = 0
                         cnt -= 1
             counts[z] = cnt
     return flag, counts
 
 
-def shrunk_index(dmax: int, tol: float) -> np.ndarray:
+def shrunk_index(dmax: int, tol: float, fewer: bool = False) -> np.ndarray:
     """``m[D]``: the lookup-table row of a sphere of squared radius ``D`` shrunk by ``tol``.
 
-    ``lut[m[D]]`` covers the lattice points ``p`` with ``|p| < √D − tol``; rounding errs
-    towards more points (a stricter containment test).
+    ``lut[m[D]]`` covers the lattice points ``p`` with ``|p| < √D − tol``, i.e.
+    ``|p|² < ⌈(√D − tol)²⌉``. Rounding errs towards more points (the sphere that must be
+    held), or with ``fewer`` towards fewer points (the sphere that holds): either way a
+    containment test built on it is never too lenient.
 
     Parameters
     ----------
@@ -494,24 +491,70 @@ def shrunk_index(dmax: int, tol: float) -> np.ndarray:
         Largest squared radius (voxels²).
     tol : float
         Shrinkage, voxels (``0 ≤ tol < 1``).
+    fewer : bool
+        Round towards fewer lattice points.
 
     Returns
     -------
     ndarray of int64, shape (dmax + 1,)
     """
     d = np.arange(dmax + 1, dtype=np.float64)
-    m = np.ceil((np.maximum(np.sqrt(d) - tol, 0.0)) ** 2 + 1e-9).astype(np.int64)
+    y = np.maximum(np.sqrt(d) - tol, 0.0) ** 2
+    m = np.ceil(y - 1e-9 if fewer else y + 1e-9).astype(np.int64)
     return np.minimum(np.maximum(m, 0), np.arange(dmax + 1))
+
+
+def centre_thresholds(lut: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Thresholds of the centre and thinning tests by squared distance ``v`` and neighbour
+    class ``k`` (flattened ``3 v + k``, float32): a neighbour of class ``k`` with squared
+    distance ``w``
+
+    * dominates (``w > lutc``) when its sphere shrunk by ``tol`` holds every lattice point
+      of the voxel's own sphere shrunk by ``tol``, with ``w ≥ v``;
+    * holds (``w > lutt``) the voxel's sphere shrunk by ``tol`` in its full sphere, with
+      ``w ≥ v``.
+
+    With ``tol = 0`` both are the exact test of the centres of maximal balls. Shrinking both
+    spheres in the centre test is what makes the ``"fast"`` bound hold for the voxels that
+    are no centres: each one's shrunk sphere lies in a centre's shrunk sphere, which is
+    painted or held by a kept sphere.
+
+    Parameters
+    ----------
+    lut : ndarray of int64, shape (dmax + 2, 3)
+        :func:`~ionscale.microstructure.thickness._k_lut_iso`.
+    tol : float
+        Voxels, ``0 ≤ tol < 1``.
+
+    Returns
+    -------
+    lutc, lutt : ndarray of float32, shape (3 (dmax + 1),)
+    """
+    dmax = lut.shape[0] - 2
+    v = np.arange(dmax + 1, dtype=np.int64)
+    need = lut[shrunk_index(dmax, tol)]                     # (dmax + 1, 3)
+    vm = (v - 1)[:, None]
+    # the largest w whose shrunk sphere (fewer points) does not exceed the needed row
+    w = np.searchsorted(shrunk_index(dmax, tol, fewer=True), need, side="right") - 1
+    lutc = np.maximum(w, vm).astype(np.float32).ravel()
+    lutt = np.maximum(need, vm).astype(np.float32).ravel()
+    return lutc, lutt
 
 
 def centres_iso(dsq, lut, oz, oy, ox, ocls, dclip, tol: float):
     """Centres of maximal balls on cubic voxels, thinned for ``tol > 0``.
 
     A phase voxel is a centre unless a 26-neighbour's sphere holds every lattice point of its
-    own (exact lookup table, Rémy & Thiel). With ``tol > 0`` a centre is also dropped when a
-    neighbouring centre that is itself kept, with a radius at least as large, holds every
-    lattice point closer than ``√D − tol`` to it (order-free: a neighbour that such a test
-    could drop is never used as the holder, so losses do not chain).
+    own (exact lookup table, Rémy & Thiel); with ``tol > 0`` both spheres are shrunk by
+    ``tol`` in this test (:func:`centre_thresholds`). With ``tol > 0`` a centre is also
+    dropped when a neighbouring centre that is itself kept, with a radius at least as large,
+    holds every lattice point closer than ``√D − tol`` to it (order-free: a neighbour that
+    such a test could drop is never used as the holder, so losses do not chain).
+
+    A sphere that holds no lattice point but its centre once shrunk by ``tol``
+    (``√D − tol ≤ 1``, so ``D ≤ (1 + tol)²``: ``D = 1`` for the exact centres, ``D ≤ 3`` at
+    ``tol = 0.75``) is no centre either: the painter gives every phase voxel that no sphere
+    reaches its own distance, which is that sphere's value at its centre.
 
     Parameters
     ----------
@@ -533,9 +576,15 @@ def centres_iso(dsq, lut, oz, oy, ox, ocls, dclip, tol: float):
     counts : ndarray of int64
         Kept centres per z-plane.
     """
-    dmax = lut.shape[0] - 2
-    mt = shrunk_index(dmax, float(tol))
     # the kernel groups the 26 neighbours by class; the offsets must be the usual ones
     assert len(oz) == 26 and np.array_equal(np.abs(oz) + np.abs(oy) + np.abs(ox) - 1, ocls)
-    lutf = np.ascontiguousarray(lut, dtype=np.float32).ravel()
-    return _centres_iso_kernel(dsq, lutf, mt, np.float32(dclip), bool(tol > 0))
+    lutc, lutt = centre_thresholds(lut, float(tol))
+    return _centres_iso_kernel(dsq, lutc, lutt, np.float32(lone_centre_limit(tol)),
+                               np.float32(dclip), bool(tol > 0))
+
+
+def lone_centre_limit(tol: float) -> float:
+    """Largest squared radius (units of the smallest voxel) whose sphere, shrunk by ``tol``
+    voxels, holds its centre only: ``(1 + tol)²`` (every other lattice point is at least one
+    voxel away)."""
+    return (1.0 + float(tol)) ** 2
