@@ -164,10 +164,23 @@ def test_exact_equals_brute_force_on_random_volumes(seed, porosity):
 def test_integer_kernels_match_the_general_ones(seed, porosity, shape):
     """Cubic voxels take integer fast paths (distance map, painter): same values as the
     general float kernels, array borders and long runs included."""
+    _check_integer_kernels(np.random.default_rng(seed).random(shape) < porosity)
+
+
+@pytest.mark.parametrize("centre", [(20, 45, 70), (45, 3, 3), (30, 60, 95)])
+def test_integer_painter_on_discs_wider_than_a_window(centre):
+    """Spheres over 31 voxels take the painter's multi-word rows, small ones its 64-bit
+    window; both cut by the array's borders (which count as phase)."""
+    z, y, x = np.indices((64, 70, 100))
+    m = (z - centre[0]) ** 2 + (y - centre[1]) ** 2 + (x - centre[2]) ** 2 <= 36 ** 2
+    m |= np.random.default_rng(1).random(m.shape) < 0.3
+    _check_integer_kernels(m)
+
+
+def _check_integer_kernels(m):
     import ionscale.microstructure._thickness_kernels as K
     import ionscale.microstructure.thickness as T
 
-    m = np.random.default_rng(seed).random(shape) < porosity
     m8 = m.view(np.uint8)
     iso = K.edt_sq(m, (1.0, 1.0, 1.0))
     gen = K._edt_yx(K._edt_z_pass(m8, 1.0), 1.0, 1.0)

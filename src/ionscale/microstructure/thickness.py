@@ -469,7 +469,7 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
     full = ~np.uint64(0)
     zero = np.uint64(0)
     s58 = np.uint64(58)
-    nw1 = nw + 1
+    nw1 = nw + 2     # a guard word (all set) either side of each row
     mw = nx + 4
     # one task per thread, each with its own work arrays (allocated once, not per plane),
     # planes dealt round-robin so that the threads share the load evenly
@@ -478,6 +478,10 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
         ptr = np.empty(nz, np.int64)       # next unread sphere of each plane's list
         touched = np.empty(1024, np.int64)  # where mr was written in this plane
         bits = np.zeros(ny * nw1, np.uint64)
+        # row masks of half-width kx centred on bit 31 of a 64-bit window
+        rowmask = np.empty(32, np.uint64)
+        for kx in range(32):
+            rowmask[kx] = ((one << np.uint64(2 * kx + 1)) - one) << np.uint64(31 - kx)
         # squared radius of the largest disc painted so far per centre (padded by two);
         # reset after each plane where it was written
         mr = np.zeros((ny + 4) * mw, np.int32)
@@ -490,13 +494,15 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
             # (no per-row views in the hot loops); one spare word per row
             mz = mask[z]
             for y in range(ny):
+                bits[y * nw1] = full
+                bits[y * nw1 + nw + 1] = full
                 for w in range(nw):
                     x0 = w * 64
                     n = min(64, nx - x0)
                     word = zero if n == 64 else full << np.uint64(n)
                     for t in range(n):   # branch-free: set where the mask is 0
                         word |= np.uint64(mz[y, x0 + t] ^ 1) << np.uint64(t)
-                    bits[y * nw1 + w] = word
+                    bits[y * nw1 + w + 1] = word
             plane = out[z].reshape(ny * nx)
             ntouched = 0
             # spheres of squared radius kk, from the largest down, cut this plane when
@@ -552,27 +558,24 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                         ylo = max(0, yc - ky)
                         yhi = min(ny - 1, yc + ky)
                         if ky < 32:
-                            # every row spans at most two words: test both without branching
+                            # every row fits a 64-bit window of the row bits centred on the
+                            # disc (bit 31, x = xc): one unaligned read per row and a
+                            # precomputed mask per half-width; the guard words keep the
+                            # window inside the row and are never free
+                            bw = xc + 33
+                            w0 = bw >> 6
+                            sh = np.uint64(bw & 63)
+                            sr = np.uint64(63) - sh
                             for y in range(ylo, yhi + 1):
                                 j = y - yc
-                                kx = hw[dd - j * j]
-                                a = max(0, xc - kx)
-                                b = min(nx - 1, xc + kx)
-                                wa = a >> 6
-                                two = (b >> 6) != wa
-                                hb = high[b & 63]
-                                m0 = low[a & 63] & (full if two else hb)
-                                m1 = hb if two else zero
-                                iw = y * nw1 + wa
-                                f0 = m0 & ~bits[iw]
-                                f1 = m1 & ~bits[iw + 1]
-                                if (f0 | f1) == 0:
+                                iw = y * nw1 + w0
+                                win = (bits[iw] >> sh) | ((bits[iw + 1] << one) << sr)
+                                free = rowmask[hw[dd - j * j]] & ~win
+                                if free == zero:
                                     continue
-                                bits[iw] |= f0
-                                bits[iw + 1] |= f1
-                                base = y * nx + wa * 64
-                                _k_write_bits(plane, base, f0, val, db, dbm)
-                                _k_write_bits(plane, base + 64, f1, val, db, dbm)
+                                bits[iw] |= free << sh
+                                bits[iw + 1] |= (free >> one) >> sr
+                                _k_write_bits(plane, y * nx + xc - 31, free, val, db, dbm)
                             continue
                         for y in range(ylo, yhi + 1):
                             j = y - yc
@@ -585,7 +588,7 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
                                 m = low[a & 63] if w == wa else full
                                 if w == wb:
                                     m &= high[b & 63]
-                                iw = y * nw1 + w
+                                iw = y * nw1 + w + 1
                                 free = m & ~bits[iw]
                                 if free:
                                     bits[iw] |= free
@@ -596,7 +599,7 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
             # unreached phase voxels: their own distance
             for y in range(ny):
                 for w in range(nw):
-                    free = ~bits[y * nw1 + w]
+                    free = ~bits[y * nw1 + w + 1]
                     base = y * nx + w * 64
                     while free:
                         lsb = free & (~free + one)
