@@ -190,8 +190,8 @@ def _check_integer_kernels(m):
     h = np.ones(3)
     oz, oy, ox, cls, _ = T._offsets(h)
     lut = T._k_lut_iso(np.int64(iso.max()))
-    flag, counts = K.centres_iso(iso, lut, oz, oy, ox, cls, np.inf, 0.0)
-    starts, cy, cx, cd = T._k_collect_int(flag, iso, counts, int(iso.max()) + 1)
+    flag, counts, lutt = K.centres_iso(iso, lut, oz, oy, ox, cls, np.inf, 0.0)
+    starts, cy, cx, cd = K.collect_iso(flag, iso, counts, int(iso.max()) + 1, lutt)
     if cd.size == 0:
         return
     dmax = int(math.ceil(float(cd.max()))) + 2
@@ -399,3 +399,30 @@ def test_bad_volumes():
         local_thickness(ball(9, 3), voxel_size="1 um", method="binned", bins=3)
     with pytest.raises(InputError):
         local_thickness(ball(9, 3), voxel_size="1 um", method="binned", bins=0)
+
+
+def test_thinning_resolved_by_the_collector_or_on_its_own_alike():
+    """The ``"fast"`` thinning's second stage runs inside the integer collector, or on its own
+    before the general one (spheres too large for integer keys): the same centres either way,
+    and each plane's list holds them (with room, radius 0, for the dropped ones)."""
+    import ionscale.microstructure._thickness_kernels as K
+    import ionscale.microstructure.thickness as T
+
+    m = blobs((30, 31, 32), 0.5, 0.5, seed=3)
+    dsq = K.edt_sq(m, (1.0, 1.0, 1.0))
+    oz, oy, ox, cls, _ = T._offsets(np.ones(3))
+    lut = T._k_lut_iso(np.int64(dsq.max()))
+    flag, counts, lutt = K.centres_iso(dsq, lut, oz, oy, ox, cls, np.inf, 0.75)
+    assert np.any(flag == 3)
+    a, b = flag.copy(), flag.copy()
+    starts, cy, cx, cd = K.collect_iso(a, dsq, counts, int(dsq.max()) + 1, lutt)
+    kept = K.resolve_thinning(b, dsq, lutt)
+    np.testing.assert_array_equal(a != 0, b != 0)
+    assert 0 < kept.sum() < counts.sum()
+    for z in range(m.shape[0]):
+        sl = slice(starts[z], starts[z + 1])
+        live = cd[sl] > 0
+        assert live.sum() == kept[z]
+        assert np.all(np.diff(cd[sl]) <= 0)           # decreasing, the room at the end
+        np.testing.assert_array_equal(np.sort(cd[sl][live]), np.sort(dsq[z][b[z] != 0]))
+        assert np.all(b[z][cy[sl][live], cx[sl][live]] != 0)

@@ -24,8 +24,8 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-__all__ = ["centre_thresholds", "centres_iso", "edt_sq", "lone_centre_limit", "shrunk_index",
-           "thin_centres"]
+__all__ = ["centre_lists", "centre_thresholds", "centres_iso", "collect_iso", "edt_sq",
+           "lone_centre_limit", "resolve_thinning", "shrunk_index", "thin_centres"]
 
 _INF = np.inf
 
@@ -406,8 +406,8 @@ def _centres_iso_kernel(dsq, lutc, lutt, dlow, dclip, thin):
     sphere holds is one whose class maxima exceed ``lutt[3 v + k]``. Values outside the
     array (and non-kept neighbours in the second stage) read as 0, which never passes a
     threshold (thresholds ≥ 0). Flags: 1 centre, 3 centre whose shrunk sphere a neighbour
-    holds (``thin``), 0 otherwise; the second stage zeroes the 3s that a neighbour flagged 1
-    holds (order-free: 1s never change)."""
+    holds (``thin``), 0 otherwise. The 3s are resolved by the collector
+    (:func:`collect_iso`) or :func:`resolve_thinning`."""
     nz, ny, nx = dsq.shape
     flag = np.zeros(dsq.shape, np.uint8)
     counts = np.zeros(nz, np.int64)
@@ -449,32 +449,144 @@ def _centres_iso_kernel(dsq, lutc, lutt, dlow, dclip, thin):
                 fr[x] = fl
                 cnt += 1
         counts[z] = cnt
-    if thin:
-        for z in prange(nz):
-            cnt = 0
-            pad = np.zeros((9, nx + 2), np.float32)
-            for y in range(ny):
-                fr = flag[z, y]
-                has3 = False
-                for x in range(nx):
-                    if fr[x] == 3:
-                        has3 = True
-                    if fr[x] != 0:
-                        cnt += 1
-                if not has3:
-                    continue
-                _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
-                src = dsq[z, y]
-                for x in range(nx):
-                    if fr[x] != 3:
-                        continue
-                    d3 = np.int64(src[x]) * 3
-                    f, e, c = _class_max(pad, x)
-                    if f > lutt[d3] or e > lutt[d3 + 1] or c > lutt[d3 + 2]:
-                        fr[x] = 0
-                        cnt -= 1
-            counts[z] = cnt
     return flag, counts
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _held(pad, x, v, lutt):
+    """Whether a neighbour in the kept-only rows ``pad`` holds the shrunk sphere of the
+    centre of squared distance ``v`` at column ``x``."""
+    d3 = np.int64(v) * 3
+    f, e, c = _class_max(pad, x)
+    return f > lutt[d3] or e > lutt[d3 + 1] or c > lutt[d3 + 2]
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _resolve_kernel(flag, dsq, lutt):
+    nz, ny, nx = dsq.shape
+    counts = np.zeros(nz, np.int64)
+    for z in prange(nz):
+        cnt = 0
+        pad = np.zeros((9, nx + 2), np.float32)
+        for y in range(ny):
+            fr = flag[z, y]
+            src = dsq[z, y]
+            loaded = False
+            for x in range(nx):
+                f = fr[x]
+                if f == 0:
+                    continue
+                if f == 3:
+                    if not loaded:
+                        _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
+                        loaded = True
+                    if _held(pad, x, src[x], lutt):
+                        fr[x] = 0
+                        continue
+                cnt += 1
+        counts[z] = cnt
+    return counts
+
+
+def resolve_thinning(flag, dsq, lutt) -> np.ndarray:
+    """Second stage of the ``"fast"`` thinning, in place: a centre flagged 3 is dropped (0)
+    when a neighbour flagged 1 (kept for sure) holds its shrunk sphere (thresholds ``lutt``
+    of :func:`centre_thresholds`); order-free, as 1s never change. Returns the centres left
+    per z-plane. :func:`collect_iso` does the same while it collects."""
+    return _resolve_kernel(flag, dsq, lutt)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def centre_lists(counts):
+    """Plane offsets of the centre lists (``starts``, from the per-plane ``counts``) and the
+    empty lists: y, x (int32) and squared radius (float32)."""
+    nz = counts.shape[0]
+    starts = np.zeros(nz + 1, np.int64)
+    for z in range(nz):
+        starts[z + 1] = starts[z] + counts[z]
+    n = starts[nz]
+    return starts, np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32)
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _collect_iso_kernel(flag, dsq, counts, nkeys, lutt):
+    nz, ny, nx = dsq.shape
+    starts, cy, cx, cd = centre_lists(counts)
+    for z in prange(nz):
+        cnt = np.zeros(nkeys + 1, np.int64)
+        pad = np.zeros((9, nx + 2), np.float32)
+        fz = flag[z]
+        dz = dsq[z]
+        for y in range(ny):
+            fr = fz[y]
+            src = dz[y]
+            loaded = False
+            for x in range(nx):
+                f = fr[x]
+                if f == 0:
+                    continue
+                if f == 3:
+                    if not loaded:
+                        _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
+                        loaded = True
+                    if _held(pad, x, src[x], lutt):
+                        fr[x] = 0
+                        continue
+                cnt[nkeys - np.int64(src[x])] += 1
+        pos = starts[z]
+        for i in range(nkeys + 1):
+            c = cnt[i]
+            cnt[i] = pos
+            pos += c
+        for y in range(ny):
+            fr = fz[y]
+            src = dz[y]
+            for x in range(nx):
+                if fr[x]:
+                    v = src[x]
+                    b = nkeys - np.int64(v)
+                    k = cnt[b]
+                    cy[k] = y
+                    cx[k] = x
+                    cd[k] = v
+                    cnt[b] = k + 1
+        # room left by the dropped centres: squared radius 0, which no painter level reads
+        for k in range(pos, starts[z + 1]):
+            cy[k] = 0
+            cx[k] = 0
+            cd[k] = 0
+    return starts, cy, cx, cd
+
+
+def collect_iso(flag, dsq, counts, nkeys: int, lutt):
+    """Centre lists for the integer painter: coordinates and squared radii bucketed by z,
+    each bucket counting-sorted by decreasing radius (within a radius, in scan order).
+
+    Centres flagged 3 are resolved on the way (:func:`resolve_thinning`; the flags are read
+    once, not twice). Each plane's bucket has room for every flagged centre of the plane
+    (``counts``); the dropped ones leave entries of squared radius 0 at its end, which the
+    painter, reading a bucket level by level down to squared radius 1, never reaches.
+
+    Parameters
+    ----------
+    flag : ndarray of uint8
+        1 (kept) or 3 (to resolve) at the centres, 0 elsewhere; the dropped 3s become 0.
+    dsq : ndarray of float32
+        Squared distance map, integer values below ``nkeys``.
+    counts : ndarray of int64
+        Flagged centres per z-plane.
+    nkeys : int
+        One more than the largest squared radius.
+    lutt : ndarray of float32
+        Thinning thresholds (:func:`centre_thresholds`; unused without 3s).
+
+    Returns
+    -------
+    starts : ndarray of int64, shape (nz + 1,)
+    cy, cx : ndarray of int32
+    cd : ndarray of float32
+    """
+    return _collect_iso_kernel(flag, dsq, counts, np.int64(nkeys), lutt)
 
 
 def shrunk_index(dmax: int, tol: float, fewer: bool = False) -> np.ndarray:
@@ -572,15 +684,19 @@ def centres_iso(dsq, lut, oz, oy, ox, ocls, dclip, tol: float):
     Returns
     -------
     flag : ndarray of uint8
-        Non-zero at the kept centres.
+        1 at the kept centres, 3 at the centres that a kept neighbour may hold (left to
+        :func:`collect_iso` or :func:`resolve_thinning`), 0 elsewhere.
     counts : ndarray of int64
-        Kept centres per z-plane.
+        Flagged centres per z-plane.
+    lutt : ndarray of float32
+        Thinning thresholds for the second stage.
     """
     # the kernel groups the 26 neighbours by class; the offsets must be the usual ones
     assert len(oz) == 26 and np.array_equal(np.abs(oz) + np.abs(oy) + np.abs(ox) - 1, ocls)
     lutc, lutt = centre_thresholds(lut, float(tol))
-    return _centres_iso_kernel(dsq, lutc, lutt, np.float32(lone_centre_limit(tol)),
-                               np.float32(dclip), bool(tol > 0))
+    flag, counts = _centres_iso_kernel(dsq, lutc, lutt, np.float32(lone_centre_limit(tol)),
+                                       np.float32(dclip), bool(tol > 0))
+    return flag, counts, lutt
 
 
 def lone_centre_limit(tol: float) -> float:

@@ -109,7 +109,15 @@ from numba import prange
 
 from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
-from ._thickness_kernels import centres_iso, edt_sq, lone_centre_limit, thin_centres
+from ._thickness_kernels import (
+    centre_lists,
+    centres_iso,
+    collect_iso,
+    edt_sq,
+    lone_centre_limit,
+    resolve_thinning,
+    thin_centres,
+)
 from .volume import Volume, phase_display_name, resolve_phase, source_files
 
 __all__ = [
@@ -193,24 +201,12 @@ def _k_centres_aniso(dsq, oz, oy, ox, olen, dlow, dclip):
         counts[z] = cnt
     return flag, counts
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _k_centre_lists(counts):
-    """Plane offsets of the centre lists (``starts``, from the per-plane ``counts``) and the
-    empty lists: y, x (int32) and squared radius (float32)."""
-    nz = counts.shape[0]
-    starts = np.zeros(nz + 1, np.int64)
-    for z in range(nz):
-        starts[z + 1] = starts[z] + counts[z]
-    n = starts[nz]
-    return starts, np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32)
-
-
 @_pjit
 def _k_collect(flag, dsq, counts):
     """Centre coordinates and squared radii, bucketed by z, each bucket sorted by
     decreasing radius."""
     nz, ny, nx = dsq.shape
-    starts, cy, cx, cd = _k_centre_lists(counts)
+    starts, cy, cx, cd = centre_lists(counts)
     for z in prange(nz):
         k = starts[z]
         for y in range(ny):
@@ -231,38 +227,6 @@ def _k_collect(flag, dsq, counts):
             cx[s:e] = tx
             cd[s:e] = td
     return starts, cy, cx, cd
-
-@_pjit
-def _k_collect_int(flag, dsq, counts, nkeys):
-    """:func:`_k_collect` for integer squared radii below ``nkeys``: a counting sort per
-    plane (decreasing radius; within a radius, in scan order)."""
-    nz, ny, nx = dsq.shape
-    starts, cy, cx, cd = _k_centre_lists(counts)
-    for z in prange(nz):
-        cnt = np.zeros(nkeys + 1, np.int64)
-        fz = flag[z]
-        dz = dsq[z]
-        for y in range(ny):
-            for x in range(nx):
-                if fz[y, x]:
-                    cnt[nkeys - np.int64(dz[y, x])] += 1
-        pos = starts[z]
-        for i in range(nkeys + 1):
-            c = cnt[i]
-            cnt[i] = pos
-            pos += c
-        for y in range(ny):
-            for x in range(nx):
-                if fz[y, x]:
-                    v = dz[y, x]
-                    b = nkeys - np.int64(v)
-                    k = cnt[b]
-                    cy[k] = y
-                    cx[k] = x
-                    cd[k] = v
-                    cnt[b] = k + 1
-    return starts, cy, cx, cd
-
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _k_paint_row(bits, plane, y, a, b, val, low, high, db, dbm):
@@ -684,15 +648,18 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
     tol = float(tolerance) if method == "fast" else 0.0
     if iso:
         lut = _k_lut_iso(np.int64(dmax))
-        flag, counts = centres_iso(dsq, lut, oz, oy, ox, cls, dclip, tol)
+        flag, counts, lutt = centres_iso(dsq, lut, oz, oy, ox, cls, dclip, tol)
+        if dmax <= 2 ** 16:
+            # the collector resolves the thinning's second stage on its way
+            starts, cy, cx, cd = collect_iso(flag, dsq, counts, int(dmax) + 1, lutt)
+        else:
+            counts = resolve_thinning(flag, dsq, lutt)
+            starts, cy, cx, cd = _k_collect(flag, dsq, counts)
     else:
         flag, counts = _k_centres_aniso(dsq, oz, oy, ox, length, lone_centre_limit(tol),
                                         dclip)
         if tol > 0:
             counts = thin_centres(flag, dsq, oz, oy, ox, length, tol)
-    if iso and dmax <= 2 ** 16:
-        starts, cy, cx, cd = _k_collect_int(flag, dsq, counts, int(dmax) + 1)
-    else:
         starts, cy, cx, cd = _k_collect(flag, dsq, counts)
     del flag
     _tick(bar, "sphere centres")
