@@ -453,12 +453,23 @@ def _centres_iso_kernel(dsq, lutc, lutt, dlow, dclip, thin):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _held(pad, x, v, lutt):
-    """Whether a neighbour in the kept-only rows ``pad`` holds the shrunk sphere of the
-    centre of squared distance ``v`` at column ``x``."""
-    d3 = np.int64(v) * 3
-    f, e, c = _class_max(pad, x)
-    return f > lutt[d3] or e > lutt[d3 + 1] or c > lutt[d3 + 2]
+def _resolve_row(pad, dsq, flag, z, y, lutt):
+    """Zero the centres flagged 3 in row ``(z, y)`` whose shrunk sphere a neighbour flagged 1
+    holds (the kept-only rows are loaded into ``pad`` at the row's first 3)."""
+    nz, ny, nx = dsq.shape
+    fr = flag[z, y]
+    src = dsq[z, y]
+    loaded = False
+    for x in range(nx):
+        if fr[x] != 3:
+            continue
+        if not loaded:
+            _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
+            loaded = True
+        d3 = np.int64(src[x]) * 3
+        f, e, c = _class_max(pad, x)
+        if f > lutt[d3] or e > lutt[d3 + 1] or c > lutt[d3 + 2]:
+            fr[x] = 0
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -469,21 +480,10 @@ def _resolve_kernel(flag, dsq, lutt):
         cnt = 0
         pad = np.zeros((9, nx + 2), np.float32)
         for y in range(ny):
+            _resolve_row(pad, dsq, flag, z, y, lutt)
             fr = flag[z, y]
-            src = dsq[z, y]
-            loaded = False
             for x in range(nx):
-                f = fr[x]
-                if f == 0:
-                    continue
-                if f == 3:
-                    if not loaded:
-                        _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
-                        loaded = True
-                    if _held(pad, x, src[x], lutt):
-                        fr[x] = 0
-                        continue
-                cnt += 1
+                cnt += fr[x] != 0
         counts[z] = cnt
     return counts
 
@@ -518,21 +518,12 @@ def _collect_iso_kernel(flag, dsq, counts, nkeys, lutt):
         fz = flag[z]
         dz = dsq[z]
         for y in range(ny):
+            _resolve_row(pad, dsq, flag, z, y, lutt)
             fr = fz[y]
             src = dz[y]
-            loaded = False
             for x in range(nx):
-                f = fr[x]
-                if f == 0:
-                    continue
-                if f == 3:
-                    if not loaded:
-                        _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
-                        loaded = True
-                    if _held(pad, x, src[x], lutt):
-                        fr[x] = 0
-                        continue
-                cnt[nkeys - np.int64(src[x])] += 1
+                if fr[x]:
+                    cnt[nkeys - np.int64(src[x])] += 1
         pos = starts[z]
         for i in range(nkeys + 1):
             c = cnt[i]
