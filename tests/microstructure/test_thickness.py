@@ -254,7 +254,7 @@ def test_fast_bound_in_value_is_not_a_voxel():
     fa = local_thickness(m, voxel_size=UM, method="fast", measure="radius") / UM
     d = (ex - fa)[m]
     assert d.min() >= -1e-5
-    assert np.mean(d > 1.0) < 0.02          # measured ≈ 0.3-1.0 % at 256³
+    assert np.mean(d > 1.0) < 0.02          # measured 0.3 % (blobs), 1.2 % (electrode) at 256³
     # measured 0.83 here, 0.91 (blobs) and 0.78 (electrode) at 256³: spheres of squared
     # radius 2 and 3 are dropped, their voxels keep their own distance (1 or √2)
     assert np.mean(d < 1e-4) > 0.75
@@ -264,7 +264,9 @@ def test_fast_agrees_with_exact_on_blobs():
     ex = local_thickness(m, voxel_size=UM, method="exact", measure="radius")
     fa = local_thickness(m, voxel_size=UM, method="fast", measure="radius")
     a = thickness_agreement(fa, ex, UM)
-    assert a["mean_abs_diff"] < 0.1          # voxels of radius (measured ≈ 0.05)
+    # voxels of radius: measured 0.100 (0.05 before the spheres of squared radius 2-3 that
+    # hold only their centre once shrunk were dropped)
+    assert a["mean_abs_diff"] < 0.15
     assert a["fraction_equal"] > 0.8
     assert a["n_voxels"] == int(m.sum())
     assert np.all(fa <= ex * (1 + 1e-6))
