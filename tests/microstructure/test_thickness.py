@@ -428,3 +428,29 @@ def test_thinning_resolved_by_the_collector_or_on_its_own_alike():
         assert np.all(np.diff(cd[sl]) <= 0)           # decreasing, the room at the end
         np.testing.assert_array_equal(np.sort(cd[sl][live]), np.sort(dsq[z][b[z] != 0]))
         assert np.all(b[z][cy[sl][live], cx[sl][live]] != 0)
+
+
+@pytest.mark.parametrize("tol", [0.0, 0.25, 0.75, 0.99])
+def test_centre_thresholds_are_not_capped_by_the_table(tol):
+    """The centre test's thresholds follow their definition past the table's largest squared
+    distance (chunked runs clip the table, not the neighbours): with ``tol = 0`` they are
+    the exact lookup table; otherwise the largest ``w`` whose shrunk sphere (fewer points)
+    does not exceed the needed row, found here by brute force."""
+    import ionscale.microstructure._thickness_kernels as K
+    import ionscale.microstructure.thickness as T
+
+    dmax = 50
+    lut = T._k_lut_iso(np.int64(dmax))
+    lutc, lutt = K.centre_thresholds(lut, tol)
+    v = np.arange(dmax + 1)
+    need = lut[K.shrunk_index(dmax, tol)]
+    if tol == 0:
+        np.testing.assert_array_equal(lutc, np.maximum(lut[:dmax + 1], (v - 1)[:, None]).ravel())
+    big = 4 * dmax + 50
+    fewer = K.shrunk_index(big, tol, fewer=True)
+    # no w at all (−1) when even a lone voxel is too many (the row of v = 0)
+    brute_w = np.array([[max(np.flatnonzero(fewer <= n), default=-1) for n in row]
+                        for row in need])
+    assert brute_w.max() < big
+    np.testing.assert_array_equal(lutc, np.maximum(brute_w, (v - 1)[:, None]).ravel())
+    np.testing.assert_array_equal(lutt, np.maximum(need, (v - 1)[:, None]).ravel())

@@ -637,8 +637,11 @@ def centre_thresholds(lut: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarr
     v = np.arange(dmax + 1, dtype=np.int64)
     need = lut[shrunk_index(dmax, tol)]                     # (dmax + 1, 3)
     vm = (v - 1)[:, None]
-    # the largest w whose shrunk sphere (fewer points) does not exceed the needed row
-    w = np.searchsorted(shrunk_index(dmax, tol, fewer=True), need, side="right") - 1
+    # the largest w whose shrunk sphere (fewer points) does not exceed the needed row; w may
+    # exceed dmax (chunked runs clip the table, not the neighbours), so the search runs up to
+    # a w whose shrunk sphere exceeds every needed row
+    top = int(math.ceil((math.sqrt(float(need.max()) + 1.0) + tol) ** 2)) + 2
+    w = np.searchsorted(shrunk_index(max(top, dmax), tol, fewer=True), need, side="right") - 1
     lutc = np.maximum(w, vm).astype(np.float32).ravel()
     lutt = np.maximum(need, vm).astype(np.float32).ravel()
     return lutc, lutt
