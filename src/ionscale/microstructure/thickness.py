@@ -455,7 +455,7 @@ def _k_paint_iso(mask, dsq, starts, cy, cx, cd, cv, nkeys, kz, hw, lut2, low, hi
             for zc in range(z0, z1):
                 ptr[zc] = starts[zc]
             # bit per voxel: set = painted or not in the phase; flat arrays with row strides
-            # (no per-row views in the hot loops); one spare word per row
+            # (no per-row views in the hot loops); a guard word, all set, either side of a row
             mz = mask[z]
             for y in range(ny):
                 bits[y * nw1] = full
