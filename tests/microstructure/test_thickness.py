@@ -167,6 +167,45 @@ def test_integer_kernels_match_the_general_ones(seed, porosity, shape):
     _check_integer_kernels(np.random.default_rng(seed).random(shape) < porosity)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), holes=st.integers(0, 6),
+       shape=st.tuples(st.integers(1, 12), st.integers(1, 90), st.integers(1, 90)))
+def test_distance_map_equals_scipy_near_and_far(seed, holes, shape):
+    """The cubic-voxel distance map takes the direct minimum over nearby sites and, where
+    distances exceed its step limit (32 voxels), the envelope: exact either way, against
+    scipy's transform (which, like ours, does not count the outside of the array)."""
+    from scipy import ndimage
+
+    import ionscale.microstructure._thickness_kernels as K
+
+    rng = np.random.default_rng(seed)
+    m = np.ones(shape, bool)
+    for _ in range(holes):  # a few voxels of the other phase, often far apart
+        m[tuple(rng.integers(0, n) for n in shape)] = False
+    m[rng.random(shape) < 0.002] = False
+    got = K.edt_sq(m, (1.0, 1.0, 1.0))
+    if m.all():
+        assert np.all(np.isinf(got))
+        return
+    want = ndimage.distance_transform_edt(m) ** 2
+    np.testing.assert_array_equal(got, np.round(want).astype(np.float32))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 100), (1, 100, 1), (100, 1, 1), (3, 70, 70)])
+def test_distance_map_beyond_the_direct_step_limit(shape):
+    """Lines with distances over 32 voxels (one voxel of the other phase in a corner) leave
+    the direct minimum for the envelope, in the y pass and the x pass alike."""
+    from scipy import ndimage
+
+    import ionscale.microstructure._thickness_kernels as K
+
+    m = np.ones(shape, bool)
+    m[0, 0, 0] = False
+    want = np.round(ndimage.distance_transform_edt(m) ** 2).astype(np.float32)
+    assert want.max() > 32 ** 2
+    np.testing.assert_array_equal(K.edt_sq(m, (1.0, 1.0, 1.0)), want)
+
+
 @pytest.mark.parametrize("centre", [(20, 45, 70), (45, 3, 3), (30, 60, 95)])
 def test_integer_painter_on_discs_wider_than_a_window(centre):
     """Spheres over 31 voxels take the painter's multi-word rows, small ones its 64-bit

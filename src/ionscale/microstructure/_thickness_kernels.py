@@ -3,9 +3,12 @@
 * :func:`edt_sq`: separable squared Euclidean distance transform (Felzenszwalb &
   Huttenlocher's lower envelope of parabolas), anisotropic voxels, the outside of the array
   counting as phase; one binary sweep along z (parallel over rows), then the y and x passes
-  fused per z-plane (parallel over planes, the plane stays in cache). Cubic voxels use an
-  exact, division-free integer envelope that restarts at every voxel outside the phase, and
-  the y pass gathers 16 columns at a time (one cache line per row).
+  fused per z-plane (parallel over planes, the plane stays in cache). Cubic voxels take,
+  eight lines at a time, the direct minimum over the nearest sites (``f[i ± k] + k²``,
+  stopped once ``k²`` passes the lines' current minima: a line costs its distances, not its
+  length; 2.5-3× faster than the envelope at 256³), and where a line's distances exceed 32
+  voxels an exact, division-free integer envelope that restarts at every voxel outside the
+  phase.
 * :func:`centres_iso`: centres of maximal balls by neighbour class (three row-vectorised
   maxima per voxel instead of 26 tests), with the thinning of the ``"fast"`` method.
 * :func:`thin_centres`: the parallel, order-free thinning of the ``"fast"`` method.
@@ -195,53 +198,121 @@ def _envelope_int(g, n, v, zn, zd, out):
         out[x] = g[v[j]] - 2 * x * v[j] + x * x
 
 
-#: columns gathered together by the y pass (one cache line of float32)
-_COLS = 16
+#: lanes of the brute-force passes (eight float32: one vector register)
+_LANES = 8
+#: the brute-force passes give up beyond this many steps (distance) and take the envelope
+_BRUTE_STEPS = 32
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _min_plus_lanes(src, n, dst, steps):
+    """``dst[i, b] = min over k of src[i ± k, b] + k²`` for ``_LANES`` independent lines
+    side by side (``src`` and ``dst`` of shape (≥ n, _LANES), float32, whole numbers).
+
+    Row ``i`` stops at the first ``k`` with ``k²`` at or above the largest of its lanes'
+    current minima (no further term can lower any of them), so a line costs its distances,
+    not its length, and the inner loops run over the lanes (one vector operation each).
+    Returns False, with ``dst`` unfinished, if some row needs more than ``steps`` steps."""
+    for i in range(n):
+        top = np.float32(0)
+        for b in range(_LANES):
+            v = src[i, b]
+            dst[i, b] = v
+            top = max(top, v)
+        k = 1
+        while True:
+            kk = np.float32(k * k)
+            if kk >= top:
+                break
+            if k > steps:
+                return False
+            lo = i - k
+            hi = i + k
+            if lo < 0 and hi >= n:
+                break
+            if lo >= 0:
+                for b in range(_LANES):
+                    dst[i, b] = min(dst[i, b], src[lo, b] + kk)
+            if hi < n:
+                for b in range(_LANES):
+                    dst[i, b] = min(dst[i, b], src[hi, b] + kk)
+            top = np.float32(0)
+            for b in range(_LANES):
+                top = max(top, dst[i, b])
+            k += 1
+    return True
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def _edt_yx_iso(out, nthreads):
-    """:func:`_edt_yx` for cubic voxels: exact integer passes (:func:`_envelope_int`); the y
-    pass gathers ``_COLS`` columns at a time so that every cache line of the plane is read
-    once. One task per thread, planes dealt round-robin: the cost of a plane follows its
-    structure, and a volume that changes along z would leave one half of a static split
-    with more of it."""
+    """:func:`_edt_yx` for cubic voxels, exact in whole numbers. One task per thread, planes
+    dealt round-robin: the cost of a plane follows its structure, and a volume that changes
+    along z would leave one half of a static split with more of it."""
     nz, ny, nx = out.shape
     m = max(ny, nx)
     nt = max(1, min(nthreads, nz))
     for task in prange(nt):
-        g = np.empty((_COLS, m), np.int64)
-        r = np.empty((_COLS, m), np.float32)
+        src = np.empty((m, _LANES), np.float32)
+        dst = np.empty((m, _LANES), np.float32)
+        g = np.empty(m, np.int64)
+        r = np.empty(m, np.float32)
         v = np.empty(m + 1, np.int64)
         zn = np.empty(m + 1, np.int64)
         zd = np.empty(m + 1, np.int64)
         for z in range(task, nz, nt):
-            _edt_yx_plane(out[z], g, r, v, zn, zd)
+            _edt_yx_plane(out[z], src, dst, g, r, v, zn, zd)
     return out
 
 
 @nb.njit(cache=True, nogil=True)
-def _edt_yx_plane(plane, g, r, v, zn, zd):
-    """The y then x passes of :func:`_edt_yx_iso` on one plane, with the work buffers."""
+def _edt_yx_plane(plane, src, dst, g, r, v, zn, zd):
+    """The y then x passes of :func:`_edt_yx_iso` on one plane, with the work buffers.
+
+    Both passes take ``_LANES`` lines at a time through :func:`_min_plus_lanes`: the y pass
+    ``_LANES`` neighbouring columns (contiguous in each row), the x pass ``_LANES`` rows
+    transposed into the buffer. Lines whose distances exceed ``_BRUTE_STEPS`` (thick
+    structures, or none of the other phase in sight) take the exact integer envelope
+    (:func:`_envelope_int`) instead: the same values, at a cost set by the line's length."""
     ny, nx = plane.shape
-    for x0 in range(0, nx, _COLS):
-        nc = min(_COLS, nx - x0)
+    for x0 in range(0, nx, _LANES):
+        nc = min(_LANES, nx - x0)
         for y in range(ny):
-            for b in range(nc):
-                fv = plane[y, x0 + b]
-                g[b, y] = _NOSITE if fv == _INF else np.int64(fv) + y * y
+            for b in range(_LANES):
+                src[y, b] = plane[y, x0 + b] if b < nc else _INF
+        if _min_plus_lanes(src, ny, dst, _BRUTE_STEPS):
+            for y in range(ny):
+                for b in range(nc):
+                    plane[y, x0 + b] = dst[y, b]
+            continue
         for b in range(nc):
-            _envelope_int(g[b], ny, v, zn, zd, r[b])
-        for y in range(ny):
-            for b in range(nc):
-                plane[y, x0 + b] = r[b, y]
-    g0 = g[0]
-    for y in range(ny):
-        row = plane[y]
-        for x in range(nx):
-            fv = row[x]
-            g0[x] = _NOSITE if fv == _INF else np.int64(fv) + x * x
-        _envelope_int(g0, nx, v, zn, zd, row)
+            for y in range(ny):
+                fv = src[y, b]
+                g[y] = _NOSITE if fv == _INF else np.int64(fv) + y * y
+            _envelope_int(g, ny, v, zn, zd, r)
+            for y in range(ny):
+                plane[y, x0 + b] = r[y]
+    for y0 in range(0, ny, _LANES):
+        nr = min(_LANES, ny - y0)
+        for b in range(_LANES):
+            if b < nr:
+                row = plane[y0 + b]
+                for x in range(nx):
+                    src[x, b] = row[x]
+            else:
+                for x in range(nx):
+                    src[x, b] = _INF
+        if _min_plus_lanes(src, nx, dst, _BRUTE_STEPS):
+            for b in range(nr):
+                row = plane[y0 + b]
+                for x in range(nx):
+                    row[x] = dst[x, b]
+            continue
+        for b in range(nr):
+            row = plane[y0 + b]
+            for x in range(nx):
+                fv = src[x, b]
+                g[x] = _NOSITE if fv == _INF else np.int64(fv) + x * x
+            _envelope_int(g, nx, v, zn, zd, row)
 
 
 def edt_sq(mask: np.ndarray, h) -> np.ndarray:
