@@ -87,3 +87,24 @@ def test_tortuosity_precision_and_memory_figures(channel_tif, capsys):
     text = capsys.readouterr().out
     assert "chunked" in text and "whole volume in memory" in text
     assert main(["micro", "memory", "10,x,3"]) == 2
+
+
+def test_thickness_tolerance_reaches_the_fast_method(tmp_path, capsys):
+    """``--tolerance 0`` makes ``fast`` the exact map; a tolerance outside [0, 1) is an error
+    that names the field."""
+    from ionscale.datasets.synthetic_volumes import blobs
+
+    path = tmp_path / "blobs.tif"
+    write_volume(blobs((24, 26, 28), 0.5, 1.0, seed=4).astype(np.uint8), path,
+                 voxel_size=1e-6)
+
+    def mean(*extra):
+        assert main(["micro", "thickness", str(path), "--phase", "1", "--measure", "radius",
+                     "--json", "--no-progress", *extra]) == 0
+        return json.loads(capsys.readouterr().out)["values"]["mean"]["value"]
+
+    exact = mean("--method", "exact")
+    assert mean("--tolerance", "0") == exact
+    assert mean() < exact  # the default drops spheres: a little below, never above
+    assert main(["micro", "thickness", str(path), "--phase", "1", "--tolerance", "1.5"]) == 2
+    assert "tolerance" in capsys.readouterr().err

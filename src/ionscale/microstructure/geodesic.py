@@ -746,7 +746,11 @@ def _neighbourhood(n: int, vs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dijkstra(mask, seeds, offsets, weights):
-    return _kernels()["dijkstra"](mask, seeds, offsets, weights)
+    # int32 heap positions and heap entries where the volume allows (4.5 bytes per voxel
+    # less than int64)
+    n = mask.size
+    pos = np.full(n, -1, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    return _kernels()["dijkstra"](mask, seeds.astype(pos.dtype), offsets, weights, pos)
 
 
 _KERNELS: dict = {}
@@ -766,19 +770,19 @@ def _kernels() -> dict:
     return _KERNELS
 
 
-def _dijkstra_py(mask, seeds, offsets, weights):  # pragma: no cover - runs compiled
+def _dijkstra_py(mask, seeds, offsets, weights, pos):  # pragma: no cover - runs compiled
     """Shortest graph distances from ``seeds`` (flat indices) through ``mask``.
 
     Binary min-heap of voxel indices with their keys alongside (``hkey``) and decrease-key
-    (``pos``: -1 never reached, -2 settled, else the place in the heap).
+    (``pos``, one per voxel, all -1 on entry: -1 never reached, -2 settled, else the place in
+    the heap; its integer type is that of the heap's entries).
     """
     nz, ny, nx = mask.shape
     n = nz * ny * nx
     m = mask.ravel()
     dist = np.full(n, np.inf)
-    pos = np.full(n, -1, dtype=np.int64)
     cap = min(n, max(1024, n // 8))
-    heap = np.empty(cap, dtype=np.int64)
+    heap = np.empty(cap, dtype=pos.dtype)
     hkey = np.empty(cap)
     size = 0
     for s in seeds:
@@ -834,7 +838,7 @@ def _dijkstra_py(mask, seeds, offsets, weights):  # pragma: no cover - runs comp
                 if pos[v] == -1:
                     if size == heap.shape[0]:
                         cap = min(n, 2 * size)
-                        heap2 = np.empty(cap, dtype=np.int64)
+                        heap2 = np.empty(cap, dtype=heap.dtype)
                         hkey2 = np.empty(cap)
                         heap2[:size] = heap[:size]
                         hkey2[:size] = hkey[:size]

@@ -37,7 +37,7 @@ local_thickness          8.8      8.3       a = 10             mask, float32 d²
 local_thickness_fast     7.1      6.7       a = 8.5            as exact, fewer sphere centres
 tortuosity               see below         a ≈ 20.5           float32 CG vectors, uint8 diagonal
 geodesic (euclidean)     38.0     36.0      a = 21             float64 map, int32 queue/parent
-geodesic_graph (6/26)    17.0     19.0      a = 20             float64 map, Dijkstra heap
+geodesic_graph (6/26)    13.0     15.5      a = 16             float64 map, int32 heap/positions
 psd                      10.0     10.8      a = 12             labels, statistics, Feret
 psd_watershed            103.8    102.9     a = 105            distance map, markers, watershed
 =======================  =======  ========  =================  ================================
@@ -177,8 +177,10 @@ MODELS: dict[str, MemoryModel] = {m.metric: m for m in [
                 note="geometric tortuosity, any-angle search: mask, float64 map, int32 heap "
                      "positions and parents (measured 19.3 B/voxel at 500³, φ = 0.3; the "
                      "38 at 128³ is mostly fixed costs)"),
-    MemoryModel("geodesic_graph", a=20.0,
-                note="geometric tortuosity, 6/26-neighbour Dijkstra: mask, float64 map, heap"),
+    MemoryModel("geodesic_graph", a=16.0,
+                note="geometric tortuosity, 6/26-neighbour Dijkstra: mask, float64 map, int32 "
+                     "heap and heap positions (13.0 B/voxel RSS, 15.5 traced at 256³; 17.0 and "
+                     "20.0 with the int64 ones before 2026-12-03)"),
     MemoryModel("psd", a=12.0, chunked=True,
                 note="labels, per-component statistics, equivalent and Feret diameters; "
                      "chunked: labels by blocks, per-component tables merged across blocks"),

@@ -29,10 +29,13 @@ here, which keep the real-valued distance; neither is an error of the other.
 Methods
 -------
 ``"exact"``
-    Squared distance map (a separable lower-envelope transform, passes y and x fused per
-    plane, parallel over planes); sphere centres restricted to the *centres of maximal
-    balls*: a voxel is dropped when one of its 26 neighbours' discrete sphere contains its own
-    (an exact lookup table over lattice points for cubic voxels; the continuous test
+    Squared distance map (separable: a binary pass along z, then the y and x passes fused
+    per plane, parallel over planes; cubic voxels take the direct minimum over nearby sites,
+    eight lines at a time, and the exact integer lower envelope of parabolas only where a
+    line's distances exceed 32 voxels; anisotropic voxels the float envelope); sphere
+    centres restricted to the *centres of maximal balls*: a voxel is dropped when one of its
+    26 neighbours' discrete sphere contains its own (an exact lookup table over lattice
+    points for cubic voxels; the continuous test
     ``d(c') ≥ d(c) + |c' − c|`` for anisotropic voxels); then every z-plane is painted in
     parallel: the discs cut from the spheres are processed from the largest radius down and a
     voxel takes the first (largest) value that reaches it (bit masks per row, so each voxel is
