@@ -167,13 +167,15 @@ def test_integer_kernels_match_the_general_ones(seed, porosity, shape):
     _check_integer_kernels(np.random.default_rng(seed).random(shape) < porosity)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), holes=st.integers(0, 6),
-       shape=st.tuples(st.integers(1, 12), st.integers(1, 90), st.integers(1, 90)))
-def test_distance_map_equals_scipy_near_and_far(seed, holes, shape):
-    """The cubic-voxel distance map takes the direct minimum over nearby sites and, where
-    distances exceed its step limit (32 voxels), the envelope: exact either way, against
-    scipy's transform (which, like ours, does not count the outside of the array)."""
+       shape=st.tuples(st.integers(1, 12), st.integers(1, 90), st.integers(1, 90)),
+       h=st.sampled_from([(1.0, 1.0, 1.0), (1.5, 1.0, 1.0), (1.0, 1.3, 2.0), (2.5, 1.7, 1.0)]))
+def test_distance_map_equals_scipy_near_and_far(seed, holes, shape, h):
+    """The distance map takes the direct minimum over nearby sites and, where distances
+    exceed its step limit (32 steps), the envelope: exact for cubic voxels, within float32
+    rounding for others, against scipy's transform (which, like ours, does not count the
+    outside of the array)."""
     from scipy import ndimage
 
     import ionscale.microstructure._thickness_kernels as K
@@ -183,27 +185,58 @@ def test_distance_map_equals_scipy_near_and_far(seed, holes, shape):
     for _ in range(holes):  # a few voxels of the other phase, often far apart
         m[tuple(rng.integers(0, n) for n in shape)] = False
     m[rng.random(shape) < 0.002] = False
-    got = K.edt_sq(m, (1.0, 1.0, 1.0))
+    got = K.edt_sq(m, h)
     if m.all():
         assert np.all(np.isinf(got))
         return
-    want = ndimage.distance_transform_edt(m) ** 2
-    np.testing.assert_array_equal(got, np.round(want).astype(np.float32))
+    want = ndimage.distance_transform_edt(m, sampling=h) ** 2
+    if h == (1.0, 1.0, 1.0):
+        np.testing.assert_array_equal(got, np.round(want).astype(np.float32))
+    else:
+        np.testing.assert_allclose(got, want, rtol=5e-7, atol=0)
+        # and the envelope on every line (float64 weights) agrees as closely
+        ref = K._edt_yx(K._edt_z_pass(m.view(np.uint8), h[0] ** 2), h[1] ** 2, h[2] ** 2)
+        np.testing.assert_allclose(got, ref, rtol=5e-7, atol=0)
 
 
+@pytest.mark.parametrize("h", [(1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (1.0, 1.5, 1.25)])
 @pytest.mark.parametrize("shape", [(1, 1, 100), (1, 100, 1), (100, 1, 1), (3, 70, 70)])
-def test_distance_map_beyond_the_direct_step_limit(shape):
-    """Lines with distances over 32 voxels (one voxel of the other phase in a corner) leave
-    the direct minimum for the envelope, in the y pass and the x pass alike."""
+def test_distance_map_beyond_the_direct_step_limit(shape, h):
+    """Lines with distances over 32 steps (one voxel of the other phase in a corner) leave
+    the direct minimum for the envelope (the integer one for cubic voxels, the float one
+    otherwise, also where y and x are square and only z differs), in both passes."""
     from scipy import ndimage
 
     import ionscale.microstructure._thickness_kernels as K
 
     m = np.ones(shape, bool)
     m[0, 0, 0] = False
-    want = np.round(ndimage.distance_transform_edt(m) ** 2).astype(np.float32)
+    want = ndimage.distance_transform_edt(m, sampling=h) ** 2
     assert want.max() > 32 ** 2
-    np.testing.assert_array_equal(K.edt_sq(m, (1.0, 1.0, 1.0)), want)
+    got = K.edt_sq(m, h)
+    if h == (1.0, 1.0, 1.0):
+        np.testing.assert_array_equal(got, np.round(want).astype(np.float32))
+    else:
+        np.testing.assert_allclose(got, want, rtol=5e-7, atol=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), min_size=1, max_size=12),
+       spread=st.integers(1, 50), seed=st.integers(0, 10_000))
+def test_level_keys_equal_numpy_unique(sizes, spread, seed):
+    """The painter's radius ranks: the same as ``np.unique(return_inverse=True)`` on lists
+    each sorted by decreasing radius, empty planes and repeated values included."""
+    import ionscale.microstructure._thickness_kernels as K
+
+    rng = np.random.default_rng(seed)
+    parts = [np.sort(rng.integers(1, spread + 1, n).astype(np.float32) * np.float32(1.3))[::-1]
+             for n in sizes]
+    cd = np.concatenate(parts).astype(np.float32)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    levels, keys = K.level_keys(starts, cd)
+    want_levels, want_keys = np.unique(cd, return_inverse=True)
+    np.testing.assert_array_equal(levels, want_levels)
+    np.testing.assert_array_equal(keys, want_keys.ravel())
 
 
 @pytest.mark.parametrize("centre", [(20, 45, 70), (45, 3, 3), (30, 60, 95)])

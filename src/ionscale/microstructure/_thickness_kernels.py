@@ -27,8 +27,9 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-__all__ = ["centre_lists", "centre_thresholds", "centres_iso", "collect_iso", "edt_sq",
-           "lone_centre_limit", "resolve_thinning", "shrunk_index", "thin_centres"]
+__all__ = ["axis_class_lengths", "centre_lists", "centre_thresholds", "centres_aniso",
+           "centres_iso", "collect_iso", "edt_sq", "level_keys", "lone_centre_limit",
+           "resolve_thinning", "shrunk_index", "thin_centres"]
 
 _INF = np.inf
 
@@ -109,7 +110,8 @@ def _edt_z_pass(mask, h0):
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def _edt_yx(out, h1, h2):
-    """Passes 2 and 3 (y then x, in place) on each plane while it is in cache."""
+    """Passes 2 and 3 (y then x, in place, weights ``h1``, ``h2``) by the envelope on every
+    line: the reference that the tests hold :func:`_edt_yx_lanes` to."""
     nz, ny, nx = out.shape
     w1 = h1
     w2 = h2
@@ -205,11 +207,12 @@ _BRUTE_STEPS = 32
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _min_plus_lanes(src, n, dst, steps):
-    """``dst[i, b] = min over k of src[i ± k, b] + k²`` for ``_LANES`` independent lines
-    side by side (``src`` and ``dst`` of shape (≥ n, _LANES), float32, whole numbers).
+def _min_plus_lanes(src, n, dst, steps, w):
+    """``dst[i, b] = min over k of src[i ± k, b] + w k²`` for ``_LANES`` independent lines
+    side by side (``src`` and ``dst`` of shape (≥ n, _LANES), float32; exact for whole
+    numbers with ``w = 1``, otherwise rounded once per sum, in float32).
 
-    Row ``i`` stops at the first ``k`` with ``k²`` at or above the largest of its lanes'
+    Row ``i`` stops at the first ``k`` with ``w k²`` at or above the largest of its lanes'
     current minima (no further term can lower any of them), so a line costs its distances,
     not its length, and the inner loops run over the lanes (one vector operation each).
     Returns False, with ``dst`` unfinished, if some row needs more than ``steps`` steps."""
@@ -221,7 +224,7 @@ def _min_plus_lanes(src, n, dst, steps):
             top = max(top, v)
         k = 1
         while True:
-            kk = np.float32(k * k)
+            kk = np.float32(k * k) * w
             if kk >= top:
                 break
             if k > steps:
@@ -244,10 +247,13 @@ def _min_plus_lanes(src, n, dst, steps):
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _edt_yx_iso(out, nthreads):
-    """:func:`_edt_yx` for cubic voxels, exact in whole numbers. One task per thread, planes
-    dealt round-robin: the cost of a plane follows its structure, and a volume that changes
-    along z would leave one half of a static split with more of it."""
+def _edt_yx_lanes(out, w1, w2, whole, nthreads):
+    """Passes 2 and 3 (y then x, weights ``w1``, ``w2``), per plane, by lanes
+    (:func:`_edt_yx_plane`); ``whole``: cubic voxels, whole-number values throughout.
+
+    One task per thread, planes dealt round-robin: the cost of a plane follows its
+    structure, and a volume that changes along z would leave one half of a static split
+    with more of it."""
     nz, ny, nx = out.shape
     m = max(ny, nx)
     nt = max(1, min(nthreads, nz))
@@ -255,42 +261,57 @@ def _edt_yx_iso(out, nthreads):
         src = np.empty((m, _LANES), np.float32)
         dst = np.empty((m, _LANES), np.float32)
         g = np.empty(m, np.int64)
-        r = np.empty(m, np.float32)
+        f = np.empty(m, np.float64)
+        r = np.empty(m, np.float64)
         v = np.empty(m + 1, np.int64)
         zn = np.empty(m + 1, np.int64)
         zd = np.empty(m + 1, np.int64)
+        zb = np.empty(m + 1, np.float64)
         for z in range(task, nz, nt):
-            _edt_yx_plane(out[z], src, dst, g, r, v, zn, zd)
+            _edt_yx_plane(out[z], w1, w2, whole, src, dst, g, f, r, v, zn, zd, zb)
     return out
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _envelope_line(src, b, n, w, whole, g, f, r, v, zn, zd, zb, out, stride, base):
+    """Lane ``b`` of ``src`` through the envelope, written to ``out[base + stride i]``:
+    the exact integer one for ``whole`` numbers (``w = 1``), the float one otherwise."""
+    if whole:
+        for i in range(n):
+            fv = src[i, b]
+            g[i] = _NOSITE if fv == _INF else np.int64(fv) + i * i
+        _envelope_int(g, n, v, zn, zd, r)
+    else:
+        for i in range(n):
+            f[i] = src[i, b]
+        _envelope(f, n, w, v, zb, r)
+    for i in range(n):
+        out[base + stride * i] = r[i]
+
+
 @nb.njit(cache=True, nogil=True)
-def _edt_yx_plane(plane, src, dst, g, r, v, zn, zd):
-    """The y then x passes of :func:`_edt_yx_iso` on one plane, with the work buffers.
+def _edt_yx_plane(plane, w1, w2, whole, src, dst, g, f, r, v, zn, zd, zb):
+    """The y then x passes of :func:`_edt_yx_lanes` on one plane, with the work buffers.
 
     Both passes take ``_LANES`` lines at a time through :func:`_min_plus_lanes`: the y pass
     ``_LANES`` neighbouring columns (contiguous in each row), the x pass ``_LANES`` rows
-    transposed into the buffer. Lines whose distances exceed ``_BRUTE_STEPS`` (thick
-    structures, or none of the other phase in sight) take the exact integer envelope
-    (:func:`_envelope_int`) instead: the same values, at a cost set by the line's length."""
+    transposed into the buffer. Lines whose distances exceed ``_BRUTE_STEPS`` steps (thick
+    structures, or none of the other phase in sight) take the lower envelope of parabolas
+    instead (:func:`_envelope_line`): the same values, at a cost set by the line's length."""
     ny, nx = plane.shape
+    flat = plane.reshape(ny * nx)
     for x0 in range(0, nx, _LANES):
         nc = min(_LANES, nx - x0)
         for y in range(ny):
             for b in range(_LANES):
                 src[y, b] = plane[y, x0 + b] if b < nc else _INF
-        if _min_plus_lanes(src, ny, dst, _BRUTE_STEPS):
+        if _min_plus_lanes(src, ny, dst, _BRUTE_STEPS, w1):
             for y in range(ny):
                 for b in range(nc):
                     plane[y, x0 + b] = dst[y, b]
             continue
         for b in range(nc):
-            for y in range(ny):
-                fv = src[y, b]
-                g[y] = _NOSITE if fv == _INF else np.int64(fv) + y * y
-            _envelope_int(g, ny, v, zn, zd, r)
-            for y in range(ny):
-                plane[y, x0 + b] = r[y]
+            _envelope_line(src, b, ny, w1, whole, g, f, r, v, zn, zd, zb, flat, nx, x0 + b)
     for y0 in range(0, ny, _LANES):
         nr = min(_LANES, ny - y0)
         for b in range(_LANES):
@@ -301,18 +322,15 @@ def _edt_yx_plane(plane, src, dst, g, r, v, zn, zd):
             else:
                 for x in range(nx):
                     src[x, b] = _INF
-        if _min_plus_lanes(src, nx, dst, _BRUTE_STEPS):
+        if _min_plus_lanes(src, nx, dst, _BRUTE_STEPS, w2):
             for b in range(nr):
                 row = plane[y0 + b]
                 for x in range(nx):
                     row[x] = dst[x, b]
             continue
         for b in range(nr):
-            row = plane[y0 + b]
-            for x in range(nx):
-                fv = src[x, b]
-                g[x] = _NOSITE if fv == _INF else np.int64(fv) + x * x
-            _envelope_int(g, nx, v, zn, zd, row)
+            _envelope_line(src, b, nx, w2, whole, g, f, r, v, zn, zd, zb, flat, 1,
+                           (y0 + b) * nx)
 
 
 def edt_sq(mask: np.ndarray, h) -> np.ndarray:
@@ -341,39 +359,47 @@ def edt_sq(mask: np.ndarray, h) -> np.ndarray:
     """
     m = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     out = _edt_z_pass(m, float(h[0]) ** 2)
-    if float(h[0]) == float(h[1]) == float(h[2]) == 1.0:
-        return _edt_yx_iso(out, nb.get_num_threads())
-    return _edt_yx(out, float(h[1]) ** 2, float(h[2]) ** 2)
+    whole = float(h[0]) == float(h[1]) == float(h[2]) == 1.0
+    return _edt_yx_lanes(out, np.float32(float(h[1]) ** 2), np.float32(float(h[2]) ** 2),
+                         whole, nb.get_num_threads())
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _thin_kernel(flag, dsq, oz, oy, ox, olen, tol):
+def _thin_kernel(flag, dsq, clen, tol):
     """Bit 2 of ``flag``: the centre's sphere, shrunk by ``tol``, lies in a neighbouring
-    centre's sphere; bit 4: it does so in a neighbour without bit 2 (dropped)."""
+    centre's sphere; bit 4: it does so in a neighbour without bit 2 (dropped). Neighbours
+    by step-length class (:func:`_axis_class_max`), read from rows holding only the centres
+    (stage 1) or only the centres without bit 2 (stage 2); bit 0 never changes and a centre
+    without bit 2 never gains one in stage 2, so what a row reads does not depend on the
+    order the threads write in."""
     nz, ny, nx = dsq.shape
-    no = oz.shape[0]
     for stage in range(2):
+        need = np.uint8(1) if stage == 0 else np.uint8(2)
+        select = 2 if stage == 0 else 1
+        mark = np.uint8(2) if stage == 0 else np.uint8(4)
         for z in prange(nz):
+            pad = np.zeros((9, nx + 2), np.float32)
             for y in range(ny):
+                fr = flag[z, y]
+                todo = False
                 for x in range(nx):
-                    if flag[z, y, x] & 1 == 0:
+                    if fr[x] & need:
+                        todo = True
+                        break
+                if not todo:
+                    continue
+                _load_rows(pad, dsq, flag, z, y, nz, ny, nx, select)
+                src = dsq[z, y]
+                for x in range(nx):
+                    if fr[x] & need == 0:
                         continue
-                    d = math.sqrt(dsq[z, y, x]) - tol
-                    for i in range(no):
-                        zz = z + oz[i]
-                        yy = y + oy[i]
-                        xx = x + ox[i]
-                        if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                            continue
-                        fl = flag[zz, yy, xx]
-                        if fl & 1 == 0:
-                            continue
-                        if stage == 1 and fl & 2:
-                            continue
-                        t = d + olen[i]
-                        if dsq[zz, yy, xx] >= t * t:
-                            flag[z, y, x] |= np.uint8(2) if stage == 0 else np.uint8(4)
-                            break
+                    m = _axis_class_max(pad, x)
+                    d = math.sqrt(src[x]) - tol
+                    if (_reaches(m[0], d, clen[0]) or _reaches(m[1], d, clen[1])
+                            or _reaches(m[2], d, clen[2]) or _reaches(m[3], d, clen[3])
+                            or _reaches(m[4], d, clen[4]) or _reaches(m[5], d, clen[5])
+                            or _reaches(m[6], d, clen[6])):
+                        fr[x] |= mark
     # counts of kept centres per plane
     counts = np.zeros(nz, np.int64)
     for z in prange(nz):
@@ -390,7 +416,7 @@ def _thin_kernel(flag, dsq, oz, oy, ox, olen, tol):
     return counts
 
 
-def thin_centres(flag, dsq, oz, oy, ox, olen, tol: float) -> np.ndarray:
+def thin_centres(flag, dsq, h, tol: float) -> np.ndarray:
     """Drop the centres of maximal balls whose sphere, shrunk by ``tol`` voxels, lies inside
     the sphere of a neighbouring centre that is itself kept (order-free, parallel).
 
@@ -405,10 +431,8 @@ def thin_centres(flag, dsq, oz, oy, ox, olen, tol: float) -> np.ndarray:
         1 at the centres (modified in place: 0 at the dropped ones).
     dsq : ndarray of float32
         Squared distance map (units of the smallest voxel).
-    oz, oy, ox : ndarray of int
-        Neighbour offsets.
-    olen : ndarray of float
-        Their lengths (units of the smallest voxel).
+    h : 3 floats
+        Voxel size per axis over the smallest.
     tol : float
         Voxels, ``0 ≤ tol < 1``.
 
@@ -417,13 +441,14 @@ def thin_centres(flag, dsq, oz, oy, ox, olen, tol: float) -> np.ndarray:
     ndarray of int64
         Kept centres per z-plane.
     """
-    return _thin_kernel(flag, dsq, oz, oy, ox, olen, float(tol))
+    return _thin_kernel(flag, dsq, axis_class_lengths(h), float(tol))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _load_rows(pad, src, flag, z, y, nz, ny, nx, kept_only):
+def _load_rows(pad, src, flag, z, y, nz, ny, nx, select):
     """Copy the 9 rows ``(z + a − 1, y + b − 1)`` of ``src`` into ``pad[3a + b, 1:nx+1]``
-    (zeros outside the array, and where ``flag != 1`` when ``kept_only``)."""
+    (zeros outside the array; with ``select`` 1, zeros where ``flag != 1``; with 2, zeros
+    where ``flag`` is even: no centre)."""
     for a in range(3):
         zz = z + a - 1
         for b in range(3):
@@ -431,10 +456,14 @@ def _load_rows(pad, src, flag, z, y, nz, ny, nx, kept_only):
             row = pad[3 * a + b]
             if 0 <= zz < nz and 0 <= yy < ny:
                 s = src[zz, yy]
-                if kept_only:
+                if select == 1:
                     f = flag[zz, yy]
                     for x in range(nx):
                         row[x + 1] = s[x] if f[x] == 1 else np.float32(0.0)
+                elif select == 2:
+                    f = flag[zz, yy]
+                    for x in range(nx):
+                        row[x + 1] = s[x] if f[x] & 1 else np.float32(0.0)
                 else:
                     for x in range(nx):
                         row[x + 1] = s[x]
@@ -444,9 +473,42 @@ def _load_rows(pad, src, flag, z, y, nz, ny, nx, kept_only):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def _axis_class_max(pad, x):
+    """The largest value among the neighbours of column ``x`` of the 9 padded rows (``x``
+    indexes the unpadded row) by the axes of their non-zero steps: a 7-tuple, entry ``j``
+    for the axes of ``j + 1`` (bit 0 x, bit 1 y, bit 2 z): faces x, y, yx edges, faces z,
+    zx edges, zy edges, corners; the neighbours of a class have one length for any voxel
+    shape."""
+    xl = x
+    xc = x + 1
+    xr = x + 2
+    r0 = pad[0]
+    r1 = pad[1]
+    r2 = pad[2]
+    r3 = pad[3]
+    r4 = pad[4]
+    r5 = pad[5]
+    r6 = pad[6]
+    r7 = pad[7]
+    r8 = pad[8]
+    return (max(r4[xl], r4[xr]),
+            max(r3[xc], r5[xc]),
+            max(max(r3[xl], r3[xr]), max(r5[xl], r5[xr])),
+            max(r1[xc], r7[xc]),
+            max(max(r1[xl], r1[xr]), max(r7[xl], r7[xr])),
+            max(max(r0[xc], r2[xc]), max(r6[xc], r8[xc])),
+            max(max(max(r0[xl], r0[xr]), max(r2[xl], r2[xr])),
+                max(max(r6[xl], r6[xr]), max(r8[xl], r8[xr]))))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _class_max(pad, x):
     """Largest value among the face, edge and corner neighbours of column ``x`` of the
-    9 padded rows (``x`` indexes the unpadded row)."""
+    9 padded rows (cubic voxels: a neighbour's class is its number of non-zero steps).
+
+    The same reads as :func:`_axis_class_max`, grouped in three; derived from its seven
+    maxima instead, the centre test (the default path's) was no faster and up to 15 %
+    slower."""
     r0 = pad[0]
     r1 = pad[1]
     r2 = pad[2]
@@ -466,6 +528,94 @@ def _class_max(pad, x):
     c1 = max(max(r0[xl], r0[xr]), max(r2[xl], r2[xr]))
     c2 = max(max(r6[xl], r6[xr]), max(r8[xl], r8[xr]))
     return f, max(max(e1, e2), e3), max(c1, c2)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _dominates(w, v, d, step):
+    """A neighbour of squared distance ``w``, ``step`` away, holds the sphere of radius
+    ``d = √v`` (with a margin that keeps the centre when rounding leaves it in doubt)."""
+    return w > v and math.sqrt(w) >= (d + step) * (1.0 + 1e-6) + 1e-6
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _reaches(w, d, step):
+    """A neighbour of squared distance ``w``, ``step`` away, holds a sphere of radius ``d``."""
+    t = d + step
+    return w >= t * t
+
+
+def axis_class_lengths(h) -> np.ndarray:
+    """Length of a neighbour step of each class of :func:`_axis_class_max` (units of ``h``),
+    computed as :func:`~ionscale.microstructure.thickness._offsets` computes each offset's."""
+    h = np.asarray(h, np.float64)
+    out = np.empty(7, np.float64)
+    for j in range(7):
+        o = np.array([(j + 1) >> 2 & 1, (j + 1) >> 1 & 1, (j + 1) & 1], np.int64)
+        out[j] = np.sqrt(((o * h) ** 2).sum())
+    return out
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _centres_aniso_kernel(dsq, clen, dlow, dclip):
+    nz, ny, nx = dsq.shape
+    flag = np.zeros(dsq.shape, np.uint8)
+    counts = np.zeros(nz, np.int64)
+    for z in prange(nz):
+        cnt = 0
+        pad = np.zeros((9, nx + 2), np.float32)
+        for y in range(ny):
+            src = dsq[z, y]
+            todo = False
+            for x in range(nx):
+                if dlow < src[x] <= dclip:
+                    todo = True
+                    break
+            if not todo:
+                continue
+            _load_rows(pad, dsq, flag, z, y, nz, ny, nx, 0)
+            fr = flag[z, y]
+            for x in range(nx):
+                v = src[x]
+                if v <= dlow or v > dclip:
+                    continue
+                m = _axis_class_max(pad, x)
+                d = math.sqrt(v)
+                # static tuple indices (a loop over a tuple would index it at run time)
+                if not (_dominates(m[0], v, d, clen[0]) or _dominates(m[1], v, d, clen[1])
+                        or _dominates(m[2], v, d, clen[2]) or _dominates(m[3], v, d, clen[3])
+                        or _dominates(m[4], v, d, clen[4]) or _dominates(m[5], v, d, clen[5])
+                        or _dominates(m[6], v, d, clen[6])):
+                    fr[x] = 1
+                    cnt += 1
+        counts[z] = cnt
+    return flag, counts
+
+
+def centres_aniso(dsq, h, dlow: float, dclip: float):
+    """Centres of maximal balls for any voxel shape: a voxel is dropped when a neighbour's
+    sphere holds its own, by the continuous test ``d(c') ≥ (d(c) + |c' − c|)(1 + 10⁻⁶) +
+    10⁻⁶`` (a margin that keeps a centre when rounding leaves it in doubt). Neighbours of
+    equal step length are taken together (their largest distance decides), seven classes
+    read from rows, so that a voxel costs seven tests instead of 26 bounds-checked ones.
+
+    Parameters
+    ----------
+    dsq : ndarray of float32
+        Squared distance map (units of the smallest voxel).
+    h : 3 floats
+        Voxel size per axis over the smallest.
+    dlow, dclip : float
+        Voxels with ``dsq ≤ dlow`` (lone centres) or ``> dclip`` (chunked runs) are no
+        centres.
+
+    Returns
+    -------
+    flag : ndarray of uint8
+        1 at the centres.
+    counts : ndarray of int64
+        Centres per z-plane.
+    """
+    return _centres_aniso_kernel(dsq, axis_class_lengths(h), float(dlow), float(dclip))
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -497,7 +647,7 @@ def _centres_iso_kernel(dsq, lutc, lutt, dlow, dclip, thin):
                     break
             if not any_phase:
                 continue
-            _load_rows(pad, dsq, flag, z, y, nz, ny, nx, False)
+            _load_rows(pad, dsq, flag, z, y, nz, ny, nx, 0)
             for x in range(nx):
                 f, e, c = _class_max(pad, x)
                 fm[x] = f
@@ -535,7 +685,7 @@ def _resolve_row(pad, dsq, flag, z, y, lutt):
         if fr[x] != 3:
             continue
         if not loaded:
-            _load_rows(pad, dsq, flag, z, y, nz, ny, nx, True)
+            _load_rows(pad, dsq, flag, z, y, nz, ny, nx, 1)
             loaded = True
         d3 = np.int64(src[x]) * 3
         f, e, c = _class_max(pad, x)
@@ -769,3 +919,59 @@ def lone_centre_limit(tol: float) -> float:
     voxels, holds its centre only: ``(1 + tol)²`` (every other lattice point is at least one
     voxel away)."""
     return (1.0 + float(tol)) ** 2
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _level_keys_kernel(starts, cd):
+    nz = starts.shape[0] - 1
+    nd = np.zeros(nz + 1, np.int64)
+    for z in prange(nz):
+        c = 0
+        for k in range(starts[z], starts[z + 1]):
+            if k == starts[z] or cd[k] != cd[k - 1]:
+                c += 1
+        nd[z + 1] = c
+    for z in range(nz):
+        nd[z + 1] += nd[z]
+    vals = np.empty(nd[nz], np.float32)
+    for z in prange(nz):
+        i = nd[z]
+        for k in range(starts[z], starts[z + 1]):
+            if k == starts[z] or cd[k] != cd[k - 1]:
+                vals[i] = cd[k]
+                i += 1
+    levels = np.unique(vals)
+    keys = np.empty(cd.shape[0], np.int64)
+    for z in prange(nz):
+        j = levels.shape[0] - 1
+        for k in range(starts[z], starts[z + 1]):
+            while levels[j] != cd[k]:
+                j -= 1
+            keys[k] = j
+    return levels, keys
+
+
+def level_keys(starts, cd) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct squared radii of the centre lists and each centre's rank among them.
+
+    Equal to ``np.unique(cd, return_inverse=True)`` for lists that are each sorted by
+    decreasing radius (as :func:`collect_iso` and the general collector leave them), but
+    linear and parallel: each plane's distinct values are merged (a few hundred at most per
+    plane), then each list is walked down the merged levels. ``np.unique`` sorted all the
+    centres: 0.3-0.4 s of the 2 s an anisotropic 256³ electrode took.
+
+    Parameters
+    ----------
+    starts : ndarray of int64, shape (nz + 1,)
+        Plane offsets of the lists.
+    cd : ndarray of float32
+        Squared radii, each plane's slice non-increasing.
+
+    Returns
+    -------
+    levels : ndarray of float32
+        The distinct values, increasing.
+    keys : ndarray of int64
+        ``levels[keys] == cd``.
+    """
+    return _level_keys_kernel(np.asarray(starts, np.int64), np.asarray(cd, np.float32))

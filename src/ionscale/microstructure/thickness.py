@@ -114,9 +114,11 @@ from ..errors import InputError
 from ..results import Provenance, Result, Value, new_axes
 from ._thickness_kernels import (
     centre_lists,
+    centres_aniso,
     centres_iso,
     collect_iso,
     edt_sq,
+    level_keys,
     lone_centre_limit,
     resolve_thinning,
     thin_centres,
@@ -170,39 +172,6 @@ def _k_lut_iso(dmax):
             lut[n, j] = max(lut[n - 1, j], best[n - 1, j])
     return lut
 
-
-@_pjit
-def _k_centres_aniso(dsq, oz, oy, ox, olen, dlow, dclip):
-    """Centres not contained in a neighbour's sphere (continuous test, safe margin), squared
-    radius over ``dlow`` (see :func:`~._thickness_kernels.centres_iso`)."""
-    nz, ny, nx = dsq.shape
-    flag = np.zeros(dsq.shape, np.uint8)
-    counts = np.zeros(nz, np.int64)
-    no = oz.shape[0]
-    for z in prange(nz):
-        cnt = 0
-        for y in range(ny):
-            for x in range(nx):
-                v = dsq[z, y, x]
-                if v <= dlow or v > dclip:
-                    continue
-                d = math.sqrt(v)
-                dom = False
-                for i in range(no):
-                    zz = z + oz[i]
-                    yy = y + oy[i]
-                    xx = x + ox[i]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    w = dsq[zz, yy, xx]
-                    if w > v and math.sqrt(w) >= (d + olen[i]) * (1.0 + 1e-6) + 1e-6:
-                        dom = True
-                        break
-                if not dom:
-                    flag[z, y, x] = 1
-                    cnt += 1
-        counts[z] = cnt
-    return flag, counts
 
 @_pjit
 def _k_collect(flag, dsq, counts):
@@ -659,10 +628,9 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
             counts = resolve_thinning(flag, dsq, lutt)
             starts, cy, cx, cd = _k_collect(flag, dsq, counts)
     else:
-        flag, counts = _k_centres_aniso(dsq, oz, oy, ox, length, lone_centre_limit(tol),
-                                        dclip)
+        flag, counts = centres_aniso(dsq, h, lone_centre_limit(tol), dclip)
         if tol > 0:
-            counts = thin_centres(flag, dsq, oz, oy, ox, length, tol)
+            counts = thin_centres(flag, dsq, h, tol)
         starts, cy, cx, cd = _k_collect(flag, dsq, counts)
     del flag
     _tick(bar, "sphere centres")
@@ -682,9 +650,8 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
                                np.float32(scale))
             filled = True
         else:
-            uniq, keys = np.unique(cd, return_inverse=True)
-            keys = keys.astype(np.int64).ravel()
-            nkeys = int(uniq.size)
+            levels, keys = level_keys(starts, cd)
+            nkeys = int(levels.size)
             out = _k_paint(mask.view(np.uint8), starts, cy, cx, cd, keys, nkeys,
                            np.asarray(h, np.float64), kz, iso, 0.0, hw, _LOW, _HIGH, _DB,
                            _DBM)
