@@ -37,6 +37,23 @@ def test_parse_quantity_converts_to_si(text, unit, expected):
     assert parse_quantity(text, unit) == pytest.approx(expected, rel=1e-12, abs=0)
 
 
+def test_plain_units_agree_with_pint():
+    """The units converted without pint (start-up) give pint's factors, and a unit of the
+    wrong kind still fails through pint."""
+    from ionscale.units import _PLAIN_UNITS, registry
+
+    ureg = registry()
+    for si, table in _PLAIN_UNITS.items():
+        for spelling, factor in table.items():
+            want = float(ureg.Quantity(1.0, ureg.parse_units(spelling)).to(si).magnitude)
+            assert factor == pytest.approx(want, rel=1e-15, abs=0), spelling
+            assert parse_quantity(f"2.5 {spelling}", si) == pytest.approx(2.5 * want,
+                                                                        rel=1e-15, abs=0)
+    assert parse_quantity("3 µm", "m") == pytest.approx(3e-6, rel=1e-15)
+    with pytest.raises(InputError):
+        parse_quantity("3 s", "m", field="voxel")
+
+
 @pytest.mark.parametrize("text", ["abc", "3 furlongs/fortnight^3", "12 kg", "", None, True])
 def test_parse_quantity_rejects_bad_text_with_field_name(text):
     with pytest.raises(InputError) as err:
