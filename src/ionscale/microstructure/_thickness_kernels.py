@@ -3,15 +3,18 @@
 * :func:`edt_sq`: separable squared Euclidean distance transform (Felzenszwalb &
   Huttenlocher's lower envelope of parabolas), anisotropic voxels, the outside of the array
   counting as phase; one binary sweep along z (parallel over rows), then the y and x passes
-  fused per z-plane (parallel over planes, the plane stays in cache). Cubic voxels take,
-  eight lines at a time, the direct minimum over the nearest sites (``f[i ± k] + k²``,
-  stopped once ``k²`` passes the lines' current minima: a line costs its distances, not its
+  fused per z-plane (parallel over planes, the plane stays in cache). Both take, eight
+  lines at a time, the direct minimum over the nearest sites (``f[i ± k] + w k²``, stopped
+  once ``w k²`` passes the lines' current minima: a line costs its distances, not its
   length; 2.5-3× faster than the envelope at 256³), and where a line's distances exceed 32
-  voxels an exact, division-free integer envelope that restarts at every voxel outside the
-  phase.
+  steps the envelope: for cubic voxels an exact, division-free integer one that restarts at
+  every voxel outside the phase, otherwise the float one.
+* :func:`centres_aniso` and :func:`thin_centres`: the centre test and the parallel,
+  order-free thinning of the ``"fast"`` method for any voxel shape, by seven step-length
+  classes of neighbours read from rows.
+* :func:`level_keys`: the general painter's radius ranks, merged plane by plane.
 * :func:`centres_iso`: centres of maximal balls by neighbour class (three row-vectorised
   maxima per voxel instead of 26 tests), with the thinning of the ``"fast"`` method.
-* :func:`thin_centres`: the parallel, order-free thinning of the ``"fast"`` method.
 
 References
 ----------
