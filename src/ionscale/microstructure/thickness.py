@@ -30,9 +30,9 @@ Methods
 -------
 ``"exact"``
     Squared distance map (separable: a binary pass along z, then the y and x passes fused
-    per plane, parallel over planes; cubic voxels take the direct minimum over nearby sites,
-    eight lines at a time, and the exact integer lower envelope of parabolas only where a
-    line's distances exceed 32 voxels; anisotropic voxels the float envelope); sphere
+    per plane, parallel over planes, each the direct minimum over nearby sites, eight lines
+    at a time, and the lower envelope of parabolas only where a line's distances exceed 32
+    steps; whole numbers, exact, for cubic voxels, float32 otherwise); sphere
     centres restricted to the *centres of maximal balls*: a voxel is dropped when one of its
     26 neighbours' discrete sphere contains its own (an exact lookup table over lattice
     points for cubic voxels; the continuous test
