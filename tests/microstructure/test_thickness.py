@@ -5,6 +5,7 @@ import json
 import math
 import warnings
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from ionscale.datasets.synthetic_volumes import blobs
 from ionscale.errors import InputError
+from ionscale.microstructure._thickness_kernels import _envelope
 from ionscale.microstructure.thickness import (
     ThicknessResult,
     local_thickness,
@@ -21,6 +23,29 @@ from ionscale.microstructure.thickness import (
 from ionscale.microstructure.volume import as_volume
 
 UM = 1e-6
+
+
+@numba.njit(cache=False)
+def _envelope_rows(plane, w):
+    """Each row of ``plane`` through the lower envelope of parabolas of weight ``w``."""
+    n = plane.shape[1]
+    f = np.empty(n, np.float64)
+    r = np.empty(n, np.float64)
+    v = np.empty(n + 1, np.int64)
+    zb = np.empty(n + 1, np.float64)
+    for row in plane:
+        f[:] = row
+        _envelope(f, n, w, v, zb, r)
+        row[:] = r
+
+
+def _envelope_every_line(out, w1, w2):
+    """Passes 2 and 3 of the distance map (y then x, weights ``w1``, ``w2``, in place) by the
+    lower envelope of parabolas on every line: the reference for the lane passes."""
+    for plane in out:
+        _envelope_rows(plane.T, float(w1))
+        _envelope_rows(plane, float(w2))
+    return out
 
 
 def ball(n, r, centre=None):
@@ -195,7 +220,8 @@ def test_distance_map_equals_scipy_near_and_far(seed, holes, shape, h):
     else:
         np.testing.assert_allclose(got, want, rtol=5e-7, atol=0)
         # and the envelope on every line (float64 weights) agrees as closely
-        ref = K._edt_yx(K._edt_z_pass(m.view(np.uint8), h[0] ** 2), h[1] ** 2, h[2] ** 2)
+        ref = _envelope_every_line(K._edt_z_pass(m.view(np.uint8), h[0] ** 2),
+                                   float(h[1] ** 2), float(h[2] ** 2))
         np.testing.assert_allclose(got, ref, rtol=5e-7, atol=0)
 
 
@@ -255,12 +281,12 @@ def _check_integer_kernels(m):
 
     m8 = m.view(np.uint8)
     iso = K.edt_sq(m, (1.0, 1.0, 1.0))
-    gen = K._edt_yx(K._edt_z_pass(m8, 1.0), 1.0, 1.0)
+    gen = _envelope_every_line(K._edt_z_pass(m8, 1.0), 1.0, 1.0)
     np.testing.assert_array_equal(iso, gen)
     if not m.any() or not np.isfinite(iso.max()):
         return
     h = np.ones(3)
-    oz, oy, ox, cls, _ = T._offsets(h)
+    oz, oy, ox, cls = T._offsets()
     lut = T._k_lut_iso(np.int64(iso.max()))
     flag, counts, lutt = K.centres_iso(iso, lut, oz, oy, ox, cls, np.inf, 0.0)
     starts, cy, cx, cd = K.collect_iso(flag, iso, counts, int(iso.max()) + 1, lutt)
@@ -484,7 +510,7 @@ def test_thinning_resolved_by_the_collector_or_on_its_own_alike():
 
     m = blobs((30, 31, 32), 0.5, 0.5, seed=3)
     dsq = K.edt_sq(m, (1.0, 1.0, 1.0))
-    oz, oy, ox, cls, _ = T._offsets(np.ones(3))
+    oz, oy, ox, cls = T._offsets()
     lut = T._k_lut_iso(np.int64(dsq.max()))
     flag, counts, lutt = K.centres_iso(dsq, lut, oz, oy, ox, cls, np.inf, 0.75)
     assert np.any(flag == 3)

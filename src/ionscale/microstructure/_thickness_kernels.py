@@ -111,35 +111,6 @@ def _edt_z_pass(mask, h0):
     return out
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def _edt_yx(out, h1, h2):
-    """Passes 2 and 3 (y then x, in place, weights ``h1``, ``h2``) by the envelope on every
-    line: the reference that the tests hold :func:`_edt_yx_lanes` to."""
-    nz, ny, nx = out.shape
-    w1 = h1
-    w2 = h2
-    m = max(ny, nx)
-    for z in prange(nz):
-        f = np.empty(m, np.float64)
-        r = np.empty(m, np.float64)
-        v = np.empty(m + 1, np.int64)
-        zb = np.empty(m + 1, np.float64)
-        plane = out[z]
-        for x in range(nx):
-            for y in range(ny):
-                f[y] = plane[y, x]
-            _envelope(f, ny, w1, v, zb, r)
-            for y in range(ny):
-                plane[y, x] = r[y]
-        for y in range(ny):
-            for x in range(nx):
-                f[x] = plane[y, x]
-            _envelope(f, nx, w2, v, zb, r)
-            for x in range(nx):
-                plane[y, x] = r[x]
-    return out
-
-
 _NOSITE = np.int64(1) << 62
 
 
@@ -548,8 +519,9 @@ def _reaches(w, d, step):
 
 
 def axis_class_lengths(h) -> np.ndarray:
-    """Length of a neighbour step of each class of :func:`_axis_class_max` (units of ``h``),
-    computed as :func:`~ionscale.microstructure.thickness._offsets` computes each offset's."""
+    """Length of a neighbour step of each class of :func:`_axis_class_max` (units of ``h``):
+    the root of the sum of the squared voxel sizes along the class's axes, z then y then x
+    (the order the centre test was calibrated with)."""
     h = np.asarray(h, np.float64)
     out = np.empty(7, np.float64)
     for j in range(7):

@@ -558,16 +558,14 @@ _LOW = np.array([(~np.uint64(0)) << np.uint64(i) for i in range(64)], np.uint64)
 _HIGH = np.array([(~np.uint64(0)) >> np.uint64(63 - i) for i in range(64)], np.uint64)
 
 
-def _offsets(h: np.ndarray):
-    """The 26 neighbour offsets, faces first, with their class (non-zero steps - 1) and
-    physical length (in units of the smallest voxel size)."""
+def _offsets():
+    """The 26 neighbour offsets, faces first, with their class (non-zero steps - 1)."""
     offs = [(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)
             if (a, b, c) != (0, 0, 0)]
     offs.sort(key=lambda o: (abs(o[0]) + abs(o[1]) + abs(o[2]), o))
     o = np.asarray(offs, np.int64)
     cls = (np.abs(o).sum(axis=1) - 1).astype(np.int64)
-    length = np.sqrt(((o * h) ** 2).sum(axis=1))
-    return o[:, 0].copy(), o[:, 1].copy(), o[:, 2].copy(), cls, length
+    return o[:, 0].copy(), o[:, 1].copy(), o[:, 2].copy(), cls
 
 
 def _threads() -> int:
@@ -611,7 +609,6 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
         if scale != 1.0:
             out *= np.float32(scale)
         return out
-    oz, oy, ox, cls, length = _offsets(h)
     dclip = np.float32(np.inf) if rclip is None else np.float32(rclip * rclip * (1 + 1e-6))
     dmax = min(dsq_max, float(dclip))
     # cubic voxels: integer squared distances, exact lookup table (its cost grows as R³, so
@@ -620,7 +617,7 @@ def _radius_map(mask: np.ndarray, h: np.ndarray, method: str, tolerance: float, 
     tol = float(tolerance) if method == "fast" else 0.0
     if iso:
         lut = _k_lut_iso(np.int64(dmax))
-        flag, counts, lutt = centres_iso(dsq, lut, oz, oy, ox, cls, dclip, tol)
+        flag, counts, lutt = centres_iso(dsq, lut, *_offsets(), dclip, tol)
         if dmax <= 2 ** 16:
             # the collector resolves the thinning's second stage on its way
             starts, cy, cx, cd = collect_iso(flag, dsq, counts, int(dmax) + 1, lutt)
